@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { formatResult, runConformance } from '../conformance/index.js';
+
+export function registerConformance(program: Command): void {
+  program
+    .command('conformance')
+    .description('run a golden set (format kandinsky-golden/1) and compare every case with the reference')
+    .argument('<dir>', 'folder holding manifest.json')
+    .option('--kinds <list>', 'comma-separated kinds to run; the others are left out')
+    .option('--filter <regex>', 'run only cases whose name matches')
+    .option('--threads <n>', 'onnxruntime intra-op threads', (v) => Number.parseInt(v, 10))
+    .action(async (dir: string, opts: { kinds?: string; filter?: string; threads?: number }) => {
+      const kinds = opts.kinds?.split(',').map((k) => k.trim()).filter(Boolean);
+      const report = await runConformance(dir, {
+        kinds,
+        filter: opts.filter ? new RegExp(opts.filter) : undefined,
+        threads: opts.threads,
+        onResult: (r) => console.log(formatResult(r)),
+      });
+      if (report.leftOut.size > 0) {
+        const total = [...report.leftOut.values()].reduce((a, b) => a + b, 0);
+        const list = [...report.leftOut].map(([k, n]) => `${k} (${n})`).join(', ');
+        console.log(`left out by --kinds: ${total} case(s) of kinds ${list}`);
+      }
+      console.log(`${report.passed} passed, ${report.failed} failed`);
+      process.exitCode = report.failed > 0 ? 1 : 0;
+    });
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { KandinskyError } from '../errors.js';
+import { registerConformance } from './conformance.js';
+
+const program = new Command();
+program
+  .name('kandinsky')
+  .description('Kandinsky 2.2 text-to-image on onnxruntime, no Python')
+  .showHelpAfterError();
+registerConformance(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  // Errors we raise on purpose carry a message meant for the user; anything else is a bug worth a stack.
+  if (err instanceof KandinskyError) console.error(`kandinsky: ${err.message}`);
+  else console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,16 @@
+/** Base class of every error the library throws on purpose: the message is meant for a user. */
+export class KandinskyError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A weight file that cannot be read: truncated, malformed, unsafe, or missing a tensor. */
+export class WeightsError extends KandinskyError {}
+
+/** A config.json / model_index.json / tokenizer file that does not describe a model we can build. */
+export class ConfigError extends KandinskyError {}
+
+/** Input handed to a network or pipeline that does not fit it (shape, dtype, range). */
+export class InputError extends KandinskyError {}

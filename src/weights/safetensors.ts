@@ -1,0 +1,190 @@
+import { closeSync, fstatSync, openSync, readSync, realpathSync, writeFileSync } from 'node:fs';
+import { WeightsError } from '../errors.js';
+import { BYTES_PER_ELEMENT, type TensorInfo, type WeightDType } from './tensor-info.js';
+
+// Format: 8-byte little-endian header length N, N bytes of JSON, then the data section.
+// Each header entry: {"dtype", "shape", "data_offsets": [begin, end]} relative to the data section.
+const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+
+export interface SafetensorsFile {
+  readonly path: string;
+  readonly tensors: TensorInfo[];
+  readonly metadata: Record<string, string>;
+}
+
+function readExactly(fd: number, length: number, position: number): Buffer {
+  const buf = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buf, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done === length ? buf : buf.subarray(0, done);
+}
+
+/** Reads and validates the header of a safetensors file; the tensor bytes stay on disk. */
+export function readSafetensors(path: string): SafetensorsFile {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch (err) {
+    throw new WeightsError(`${path}: cannot open safetensors file (${(err as Error).message})`);
+  }
+  const fd = openSync(real, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size < 8) throw new WeightsError(`${path}: truncated safetensors file (${size} bytes, no header length)`);
+    const headerLen = Number(readExactly(fd, 8, 0).readBigUInt64LE(0));
+    if (headerLen > MAX_HEADER_BYTES) {
+      throw new WeightsError(`${path}: not a safetensors file (header length ${headerLen} is implausible)`);
+    }
+    if (8 + headerLen > size) {
+      throw new WeightsError(`${path}: truncated safetensors file (header of ${headerLen} bytes, file has ${size})`);
+    }
+    let header: Record<string, unknown>;
+    try {
+      header = JSON.parse(readExactly(fd, headerLen, 8).toString('utf8'));
+    } catch (err) {
+      throw new WeightsError(`${path}: malformed safetensors header (${(err as Error).message})`);
+    }
+    if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+      throw new WeightsError(`${path}: malformed safetensors header (not a JSON object)`);
+    }
+    const dataStart = 8 + headerLen;
+    const dataSize = size - dataStart;
+    const tensors: TensorInfo[] = [];
+    let metadata: Record<string, string> = {};
+    for (const [name, entry] of Object.entries(header)) {
+      if (name === '__metadata__') {
+        metadata = (entry ?? {}) as Record<string, string>;
+        continue;
+      }
+      tensors.push(parseEntry(path, real, name, entry, dataStart, dataSize));
+    }
+    return { path: real, tensors, metadata };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function parseEntry(path: string, real: string, name: string, entry: unknown, dataStart: number, dataSize: number): TensorInfo {
+  const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+  const where = `${path}: tensor "${name}"`;
+  if (typeof e?.dtype !== 'string' || !(e.dtype in BYTES_PER_ELEMENT)) {
+    throw new WeightsError(`${where} has unsupported dtype ${JSON.stringify(e?.dtype)}`);
+  }
+  const dtype = e.dtype as WeightDType;
+  if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new WeightsError(`${where} has a malformed shape ${JSON.stringify(e.shape)}`);
+  }
+  const offs = e.data_offsets;
+  if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0) || offs[1] < offs[0]) {
+    throw new WeightsError(`${where} has malformed data_offsets ${JSON.stringify(offs)}`);
+  }
+  const shape = e.shape as number[];
+  const expected = shape.reduce((a, b) => a * b, 1) * BYTES_PER_ELEMENT[dtype];
+  const [begin, end] = offs as [number, number];
+  if (end - begin !== expected) {
+    throw new WeightsError(`${where}: data_offsets span ${end - begin} bytes, ${dtype} [${shape.join(', ')}] needs ${expected}`);
+  }
+  if (end > dataSize) {
+    throw new WeightsError(`${where} ends at byte ${end} of the data section, which has only ${dataSize} bytes (truncated file?)`);
+  }
+  return { name, dtype, shape, file: real, offset: dataStart + begin, byteLength: expected };
+}
+
+/** The raw little-endian bytes of one tensor. */
+export function readTensorBytes(info: TensorInfo): Uint8Array {
+  if (info.data) return info.data;
+  const fd = openSync(info.file, 'r');
+  try {
+    const buf = readExactly(fd, info.byteLength, info.offset);
+    if (buf.length !== info.byteLength) {
+      throw new WeightsError(`${info.file}: tensor "${info.name}" is cut short (${buf.length} of ${info.byteLength} bytes)`);
+    }
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/** Decodes a floating-point tensor (F32, F16, BF16, F64) to float32 values. */
+export function readFloat32(info: TensorInfo): Float32Array {
+  const bytes = readTensorBytes(info);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = info.byteLength / BYTES_PER_ELEMENT[info.dtype];
+  const out = new Float32Array(n);
+  switch (info.dtype) {
+    case 'F32':
+      for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
+      break;
+    case 'F64':
+      for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, true);
+      break;
+    case 'F16':
+      for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(i * 2, true));
+      break;
+    case 'BF16': {
+      const tmp = new DataView(new ArrayBuffer(4));
+      for (let i = 0; i < n; i++) {
+        tmp.setUint32(0, view.getUint16(i * 2, true) << 16);
+        out[i] = tmp.getFloat32(0);
+      }
+      break;
+    }
+    default:
+      throw new WeightsError(`${info.file}: tensor "${info.name}" is ${info.dtype}, not a floating-point tensor`);
+  }
+  return out;
+}
+
+/** Decodes an integer or boolean tensor to int64 values. */
+export function readInt64(info: TensorInfo): BigInt64Array {
+  const bytes = readTensorBytes(info);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = info.byteLength / BYTES_PER_ELEMENT[info.dtype];
+  const out = new BigInt64Array(n);
+  for (let i = 0; i < n; i++) {
+    switch (info.dtype) {
+      case 'I64': out[i] = view.getBigInt64(i * 8, true); break;
+      case 'I32': out[i] = BigInt(view.getInt32(i * 4, true)); break;
+      case 'I16': out[i] = BigInt(view.getInt16(i * 2, true)); break;
+      case 'I8': out[i] = BigInt(view.getInt8(i)); break;
+      case 'U8': case 'BOOL': out[i] = BigInt(view.getUint8(i)); break;
+      default: throw new WeightsError(`${info.file}: tensor "${info.name}" is ${info.dtype}, not an integer tensor`);
+    }
+  }
+  return out;
+}
+
+export interface TensorToWrite {
+  readonly dtype: WeightDType;
+  readonly shape: readonly number[];
+  readonly bytes: Uint8Array;
+}
+
+/** Writes a safetensors file (used for generated benchmark weights and test files). */
+export function writeSafetensors(path: string, tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): void {
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.byteLength] };
+    offset += t.bytes.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8); // keeps the data section 8-byte aligned
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  writeFileSync(path, Buffer.concat([head, Buffer.from(json), ...Object.values(tensors).map((t) => Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength))]));
+}

@@ -1,0 +1,31 @@
+/** Element types of checkpoint tensors, spelled as safetensors spells them. */
+export type WeightDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+
+export const BYTES_PER_ELEMENT: Record<WeightDType, number> = {
+  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+};
+
+/**
+ * Where one tensor of a checkpoint lives. Weights are never copied: `file` + `offset` + `byteLength`
+ * is a contiguous little-endian run of a file on disk that onnxruntime reads in place as external data.
+ * `data` is set only when no such run exists (a strided view inside a PyTorch checkpoint): then the
+ * bytes were gathered into memory once.
+ */
+export interface TensorInfo {
+  readonly name: string;
+  readonly dtype: WeightDType;
+  readonly shape: readonly number[];
+  /** Real path (symlinks resolved) of the file holding the bytes. */
+  readonly file: string;
+  /** Absolute byte offset of the first element inside `file`. */
+  readonly offset: number;
+  readonly byteLength: number;
+  readonly data?: Uint8Array;
+}
+
+/** All tensors of one component (one network), possibly spread over several files (shards). */
+export interface Checkpoint {
+  /** Human-readable origin for error messages, e.g. the component folder. */
+  readonly source: string;
+  readonly tensors: ReadonlyMap<string, TensorInfo>;
+}
