@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError, WeightsError } from '../errors.js';
+import { readPytorchCheckpoint } from './pytorch-checkpoint.js';
 import { readSafetensors } from './safetensors.js';
 import type { Checkpoint, TensorInfo } from './tensor-info.js';
 
@@ -8,19 +9,12 @@ import type { Checkpoint, TensorInfo } from './tensor-info.js';
 // config.json and one weight file (or shards + an index), named by diffusers or transformers conventions.
 const WEIGHT_BASENAMES = ['diffusion_pytorch_model', 'model', 'pytorch_model'];
 
-export type Reader = (path: string) => TensorInfo[];
+type Reader = (path: string) => TensorInfo[];
 
 const readers: Record<'safetensors' | 'bin', Reader> = {
   safetensors: (path) => readSafetensors(path).tensors,
-  bin: () => {
-    throw new WeightsError('PyTorch .bin checkpoints are not supported by this build');
-  },
+  bin: readPytorchCheckpoint,
 };
-
-/** Registers the reader of PyTorch zip checkpoints (kept out of this module's import graph). */
-export function registerBinReader(reader: Reader): void {
-  readers.bin = reader;
-}
 
 export function readJson(path: string, what: string): Record<string, unknown> {
   if (!existsSync(path)) throw new ConfigError(`${path}: ${what} not found`);

@@ -1,0 +1,256 @@
+import { closeSync, fstatSync, openSync, realpathSync } from 'node:fs';
+import { WeightsError } from '../errors.js';
+import { unpickle } from './pickle.js';
+import { BYTES_PER_ELEMENT, type TensorInfo, type WeightDType } from './tensor-info.js';
+import { readBytes, readZipDirectory, storedEntryOffset, type ZipEntry } from './zip.js';
+
+// torch.save (zip format, torch >= 1.6; torch/serialization.py) writes a zip whose entries share one
+// top folder, `<archive>/`: `data.pkl` pickles the state dict; each storage is pickled as the
+// persistent id ('storage', torch.<Type>Storage, key, location, numel) and its bytes are the
+// entry `<archive>/data/<key>`; each tensor is a view of a storage, pickled as
+// torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad,
+// backward_hooks[, metadata]), wrapped in torch._utils._rebuild_parameter for nn.Parameter.
+
+const STORAGE_DTYPES = new Map<string, WeightDType>([
+  ['DoubleStorage', 'F64'],
+  ['FloatStorage', 'F32'],
+  ['HalfStorage', 'F16'],
+  ['BFloat16Storage', 'BF16'],
+  ['LongStorage', 'I64'],
+  ['IntStorage', 'I32'],
+  ['ShortStorage', 'I16'],
+  ['CharStorage', 'I8'],
+  ['ByteStorage', 'U8'],
+  ['BoolStorage', 'BOOL'],
+]);
+
+const MAX_PICKLE_BYTES = 1024 * 1024 * 1024;
+
+const LEGACY_MESSAGE =
+  'legacy PyTorch format (saved before torch 1.6, not a zip archive); re-save it with ' +
+  'torch.save(..., _use_new_zipfile_serialization=True) or convert it to safetensors';
+
+/** `torch.FloatStorage` and friends, as GLOBAL resolves them. */
+class StorageType {
+  constructor(readonly dtype: WeightDType) {}
+}
+
+/** A storage named by a persistent id: `numel` elements of `dtype` in entry `data/<key>`. */
+class Storage {
+  constructor(readonly key: string, readonly dtype: WeightDType, readonly numel: number) {}
+}
+
+/** The arguments of _rebuild_tensor_v2, checked once the tensor's name is known. */
+class TensorView {
+  constructor(readonly storage: unknown, readonly storageOffset: unknown, readonly size: unknown, readonly stride: unknown) {}
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'None';
+  if (value instanceof Map) return 'dict';
+  if (Array.isArray(value)) return Object.isFrozen(value) ? 'tuple' : 'list';
+  if (value instanceof TensorView) return 'tensor';
+  if (value instanceof Storage) return 'storage';
+  if (value instanceof StorageType) return 'storage type';
+  return typeof value;
+}
+
+function isIndex(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isIndexTuple(value: unknown): value is readonly number[] {
+  return Array.isArray(value) && value.every(isIndex);
+}
+
+/** The globals a state dict needs; anything else (os.system, builtins.eval, ...) is refused here, before it could be called. */
+function findGlobal(pickleName: string) {
+  return (module: string, name: string): unknown => {
+    switch (`${module}.${name}`) {
+      case 'collections.OrderedDict':
+        return (...args: unknown[]) => {
+          if (args.length > 0) throw new WeightsError(`${pickleName}: OrderedDict is built with arguments; a state dict builds it empty`);
+          return new Map();
+        };
+      case 'torch._utils._rebuild_tensor_v2':
+        return (storage: unknown, storageOffset: unknown, size: unknown, stride: unknown) => new TensorView(storage, storageOffset, size, stride);
+      case 'torch._utils._rebuild_parameter':
+      case 'torch._utils._rebuild_parameter_with_state':
+        return (data: unknown) => data;
+    }
+    const dtype = module === 'torch' ? STORAGE_DTYPES.get(name) : undefined;
+    if (dtype) return new StorageType(dtype);
+    if (module === 'torch' && name.endsWith('Storage')) {
+      throw new WeightsError(`${pickleName}: uses torch.${name}, a storage type this loader does not read (supported: ${[...STORAGE_DTYPES.keys()].join(', ')})`);
+    }
+    throw new WeightsError(
+      `${pickleName}: asks for the Python global ${module}.${name}, which is not allowed; only state dicts of tensors are read ` +
+        '(collections.OrderedDict, torch._utils._rebuild_tensor_v2 / _rebuild_parameter, torch.*Storage) and nothing in the file is executed',
+    );
+  };
+}
+
+function persistentLoad(pickleName: string) {
+  return (pid: unknown): Storage => {
+    const [typename, storageType, key, , numel] = Array.isArray(pid) ? pid : [];
+    if (!Array.isArray(pid) || pid.length !== 5 || typename !== 'storage' || !(storageType instanceof StorageType) || typeof key !== 'string' || !isIndex(numel)) {
+      throw new WeightsError(`${pickleName}: persistent id is not ('storage', torch.<Type>Storage, key, location, numel) (got a ${kindOf(pid)}${Array.isArray(pid) ? ` of ${pid.length}` : ''})`);
+    }
+    return new Storage(key, storageType.dtype, numel);
+  };
+}
+
+/** torch.save puts every record under one top folder whose name varies (`archive/`, the file's stem, ...). */
+function findArchivePrefix(entries: Map<string, ZipEntry>, path: string): string {
+  const pickles = [...entries.keys()].filter((name) => /^[^/]+\/data\.pkl$/.test(name));
+  if (pickles.length !== 1) {
+    throw new WeightsError(
+      pickles.length === 0
+        ? `${path}: a zip archive without <folder>/data.pkl is not a torch.save checkpoint`
+        : `${path}: holds several pickles (${pickles.join(', ')}), expected one <folder>/data.pkl`,
+    );
+  }
+  return pickles[0].slice(0, -'data.pkl'.length);
+}
+
+interface Archive {
+  readonly fd: number;
+  readonly size: number;
+  readonly path: string;
+  readonly entries: Map<string, ZipEntry>;
+  readonly prefix: string;
+}
+
+function readEntry(archive: Archive, entry: ZipEntry): Buffer {
+  return readBytes(archive.fd, entry.uncompressedSize, storedEntryOffset(archive.fd, archive.size, archive.path, entry), archive.path);
+}
+
+/** torch >= 2.1 records the byte order of the machine that saved; the data are raw memory. */
+function checkByteOrder(archive: Archive): void {
+  const record = archive.entries.get(`${archive.prefix}byteorder`);
+  if (!record) return;
+  const order = readEntry(archive, record).toString('utf8').trim();
+  if (order !== 'little') {
+    throw new WeightsError(`${archive.path}: saved with byte order "${order}"; only little-endian checkpoints are read`);
+  }
+}
+
+function readStateDict(archive: Archive): Map<unknown, unknown> {
+  const entryName = `${archive.prefix}data.pkl`;
+  const entry = archive.entries.get(entryName)!;
+  const pickleName = `${archive.path} (${entryName})`;
+  if (entry.uncompressedSize > MAX_PICKLE_BYTES) {
+    throw new WeightsError(`${pickleName}: ${entry.uncompressedSize} bytes is implausible for a state dict's pickle`);
+  }
+  const root = unpickle(readEntry(archive, entry), pickleName, {
+    findGlobal: findGlobal(pickleName),
+    persistentLoad: persistentLoad(pickleName),
+  });
+  if (!(root instanceof Map)) throw new WeightsError(`${pickleName}: holds a ${kindOf(root)}, not a state dict`);
+  return root;
+}
+
+/** Finds (once per key) the file offset of each storage's bytes. */
+function storageLocator(archive: Archive) {
+  const found = new Map<string, number>();
+  return (storage: Storage, tensorName: string): number => {
+    const known = found.get(storage.key);
+    if (known !== undefined) return known;
+    const entryName = `${archive.prefix}data/${storage.key}`;
+    const entry = archive.entries.get(entryName);
+    if (!entry) throw new WeightsError(`${archive.path}: tensor "${tensorName}" refers to storage ${entryName}, which is not in the archive`);
+    const needed = storage.numel * BYTES_PER_ELEMENT[storage.dtype];
+    if (entry.uncompressedSize < needed) {
+      throw new WeightsError(`${archive.path}: entry "${entryName}" holds ${entry.uncompressedSize} bytes, its pickle says ${storage.numel} ${storage.dtype} elements (${needed} bytes)`);
+    }
+    const offset = storedEntryOffset(archive.fd, archive.size, archive.path, entry);
+    found.set(storage.key, offset);
+    return offset;
+  };
+}
+
+/** Row-major (C-contiguous) strides; the stride of a dimension of size 1 does not matter. */
+function isContiguous(shape: readonly number[], stride: readonly number[]): boolean {
+  let expected = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] !== 1 && stride[d] !== expected) return false;
+    expected *= shape[d];
+  }
+  return true;
+}
+
+/** Copies a strided view into a dense row-major buffer; `span` starts at the view's first element. */
+function gather(span: Uint8Array, shape: readonly number[], stride: readonly number[], itemsize: number): Uint8Array {
+  const numel = shape.reduce((a, b) => a * b, 1);
+  const out = new Uint8Array(numel * itemsize);
+  const index = shape.map(() => 0);
+  let source = 0;
+  for (let i = 0; i < numel; i++) {
+    out.set(span.subarray(source * itemsize, (source + 1) * itemsize), i * itemsize);
+    for (let d = shape.length - 1; d >= 0; d--) {
+      index[d]++;
+      source += stride[d];
+      if (index[d] < shape[d]) break;
+      source -= stride[d] * shape[d];
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+function toTensorInfo(archive: Archive, file: string, locate: ReturnType<typeof storageLocator>, name: unknown, value: unknown): TensorInfo {
+  if (typeof name !== 'string') throw new WeightsError(`${archive.path}: state dict key is a ${kindOf(name)}, not a str`);
+  const where = `${archive.path}: tensor "${name}"`;
+  if (!(value instanceof TensorView)) throw new WeightsError(`${where} is a ${kindOf(value)}, not a tensor`);
+  const { storage, storageOffset, size: shape, stride } = value;
+  if (!(storage instanceof Storage)) throw new WeightsError(`${where} is built on a ${kindOf(storage)}, not a storage`);
+  if (!isIndex(storageOffset) || !isIndexTuple(shape) || !isIndexTuple(stride) || shape.length !== stride.length) {
+    throw new WeightsError(`${where} has a malformed view (storage_offset ${String(storageOffset)}, size ${kindOf(shape)}, stride ${kindOf(stride)})`);
+  }
+  const { dtype } = storage;
+  const itemsize = BYTES_PER_ELEMENT[dtype];
+  const numel = shape.reduce((a, b) => a * b, 1);
+  const start = locate(storage, name) + storageOffset * itemsize;
+  const info = { name, dtype, shape: [...shape], file, offset: start, byteLength: numel * itemsize };
+  if (numel === 0) return info;
+  const last = storageOffset + shape.reduce((sum, n, d) => sum + (n - 1) * stride[d], 0);
+  if (last >= storage.numel) {
+    throw new WeightsError(`${where} reaches element ${last} of storage "${storage.key}", which has ${storage.numel} elements`);
+  }
+  if (isContiguous(shape, stride)) return info;
+  const span = readBytes(archive.fd, (last + 1 - storageOffset) * itemsize, start, archive.path);
+  return { ...info, data: gather(span, shape, stride, itemsize) };
+}
+
+function refuseLegacy(fd: number, size: number, path: string): void {
+  if (size === 0) throw new WeightsError(`${path}: empty file, not a PyTorch checkpoint`);
+  // A legacy torch.save file is a bare pickle stream: it starts with the PROTO opcode.
+  if (readBytes(fd, 1, 0, path)[0] === 0x80) throw new WeightsError(`${path}: ${LEGACY_MESSAGE}`);
+}
+
+/**
+ * Lists the tensors of a torch.save zip checkpoint (`*.bin`, `*.pt`) without loading them: each
+ * contiguous tensor is a byte range of the file itself; a strided view is gathered into `data`.
+ * The pickle inside is interpreted, never executed: only tensors, storages and dicts are allowed.
+ */
+export function readPytorchCheckpoint(path: string): TensorInfo[] {
+  let file: string;
+  try {
+    file = realpathSync(path);
+  } catch (err) {
+    throw new WeightsError(`${path}: cannot open PyTorch checkpoint (${(err as Error).message})`);
+  }
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    refuseLegacy(fd, size, path);
+    const entries = readZipDirectory(fd, size, path);
+    const archive: Archive = { fd, size, path, entries, prefix: findArchivePrefix(entries, path) };
+    checkByteOrder(archive);
+    const stateDict = readStateDict(archive);
+    const locate = storageLocator(archive);
+    return [...stateDict].map(([name, value]) => toTensorInfo(archive, file, locate, name, value));
+  } finally {
+    closeSync(fd);
+  }
+}
