@@ -1,0 +1,1 @@
+export { CLIPTokenizer, type EncodeOptions, type EncodedTexts, type Padding } from './clip-tokenizer.js';
