@@ -29,7 +29,9 @@ export interface GoldenSet {
 export function readGoldenSet(dir: string): GoldenSet {
   const path = join(dir, 'manifest.json');
   if (!existsSync(path)) throw new ConfigError(`${dir}: no manifest.json (not a golden set)`);
-  const manifest = JSON.parse(readFileSync(path, 'utf8')) as { format?: string; models_dir?: string; cases?: GoldenCase[] };
+  // Integers beyond 2^53 (seeds may be any uint64) would lose digits as JSON numbers: keep them as strings.
+  const text = readFileSync(path, 'utf8').replace(/([:[,]\s*)(-?\d{16,})(?=\s*[,\]}])/g, '$1"$2"');
+  const manifest = JSON.parse(text) as { format?: string; models_dir?: string; cases?: GoldenCase[] };
   if (manifest.format !== 'kandinsky-golden/1') {
     throw new ConfigError(`${path}: format ${JSON.stringify(manifest.format)}, expected "kandinsky-golden/1"`);
   }

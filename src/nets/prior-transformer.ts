@@ -1,0 +1,170 @@
+import { WeightsError } from '../errors.js';
+import { Graph, type Value } from '../onnx/graph.js';
+import { Weights } from '../onnx/weights.js';
+import { formatShape } from '../tensor/index.js';
+import { readFloat32 } from '../weights/safetensors.js';
+import type { Checkpoint } from '../weights/tensor-info.js';
+import { causalMask } from './causal-mask.js';
+import { ConfigFields } from './config-fields.js';
+import { timestepProjection } from './timesteps.js';
+
+// diffusers' PriorTransformer (kandinsky-2.2-architecture.md §2.3, §3.5): the Kandinsky / unCLIP form, with
+// projected text states and a "prd" token.
+
+export type TimeEmbedActivation = 'silu' | 'swish' | 'gelu';
+
+export interface PriorTransformerConfig {
+  readonly numAttentionHeads: number;
+  readonly attentionHeadDim: number;
+  readonly numLayers: number;
+  readonly embeddingDim: number;
+  /** Text tokens: the length of `encoder_hidden_states`. */
+  readonly numEmbeddings: number;
+  /** The tokens after the text: text embedding, time, noisy image embedding, prd. */
+  readonly additionalEmbeddings: number;
+  readonly timeEmbedActFn: TimeEmbedActivation;
+  readonly normInType: 'layer' | null;
+  readonly embeddingProjNormType: 'layer' | null;
+  readonly timeEmbedDim: number;
+  readonly embeddingProjDim: number;
+  readonly clipEmbedDim: number;
+}
+
+/** A PriorTransformer config.json; absent or null keys take diffusers' defaults. */
+export function parsePriorTransformerConfig(json: Record<string, unknown>, source: string): PriorTransformerConfig {
+  const f = new ConfigFields(json, source);
+  const heads = f.int('num_attention_heads', 32);
+  const headDim = f.int('attention_head_dim', 64);
+  const embeddingDim = f.int('embedding_dim', 768);
+  // The other forms (no text states, no prd token: Shap-E's prior) take different inputs and outputs.
+  f.oneOf('encoder_hid_proj_type', ['linear'], 'linear');
+  f.oneOf('added_emb_type', ['prd'], 'prd');
+  return {
+    numAttentionHeads: heads,
+    attentionHeadDim: headDim,
+    numLayers: f.int('num_layers', 20),
+    embeddingDim,
+    numEmbeddings: f.int('num_embeddings', 77),
+    additionalEmbeddings: f.exactly('additional_embeddings', 4, 4),
+    timeEmbedActFn: f.oneOf<TimeEmbedActivation>('time_embed_act_fn', ['silu', 'swish', 'gelu'], 'silu'),
+    normInType: f.oneOf<'layer' | null>('norm_in_type', ['layer', null], null),
+    embeddingProjNormType: f.oneOf<'layer' | null>('embedding_proj_norm_type', ['layer', null], null),
+    timeEmbedDim: f.int('time_embed_dim', heads * headDim),
+    embeddingProjDim: f.int('embedding_proj_dim', embeddingDim),
+    clipEmbedDim: f.int('clip_embed_dim', embeddingDim),
+  };
+}
+
+/** diffusers' nn.LayerNorm default, used by every norm of this model. */
+const LAYER_NORM_EPS = 1e-5;
+/** The prior's additive mask value (not float32's lowest, unlike CLIP). */
+const MASKED = -10000;
+
+/**
+ * Inputs: `hidden_states` float32 [batch, embedding_dim] (the noisy, normalised image embedding),
+ * `timestep` int64 [batch], `proj_embedding` float32 [batch, embedding_proj_dim] (CLIP text_embeds),
+ * `encoder_hidden_states` float32 [batch, num_embeddings, embedding_dim] (CLIP last_hidden_state),
+ * `attention_mask` bool [batch, num_embeddings] (the tokenizer's mask).
+ * Output: `predicted_image_embedding` [batch, clip_embed_dim], still normalised (see readClipStatistics).
+ */
+export function buildPriorTransformer(config: PriorTransformerConfig, checkpoint: Checkpoint): Graph {
+  const g = new Graph('prior_transformer');
+  const w = new Weights(g, checkpoint);
+  const c = config;
+  const d = innerDim(c);
+  const hiddenStates = g.input('hidden_states', 'float32', ['batch', c.embeddingDim]);
+  const timestep = g.input('timestep', 'int64', ['batch']);
+  const projEmbedding = g.input('proj_embedding', 'float32', ['batch', c.embeddingProjDim]);
+  const encoderHiddenStates = g.input('encoder_hidden_states', 'float32', ['batch', c.numEmbeddings, c.embeddingDim]);
+  const attentionMask = g.input('attention_mask', 'bool', ['batch', c.numEmbeddings]);
+
+  const time = timestepEmbedding(g, w.sub('time_embedding'), timestepProjection(g, timestep, d, { flipSinToCos: true, downscaleFreqShift: 0 }), c);
+  const normedProj = c.embeddingProjNormType ? w.layerNorm(projEmbedding, 'embedding_proj_norm', c.embeddingProjDim, LAYER_NORM_EPS) : projEmbedding;
+  const tokenOf = (x: Value) => g.unsqueeze(x, [1]);
+  const prdShape = g.concat([g.shape(hiddenStates, 0, 1), g.ints([1, d])], 0);
+  let h = g.concat([
+    w.linear(encoderHiddenStates, 'encoder_hidden_states_proj', c.embeddingDim, d),
+    tokenOf(w.linear(normedProj, 'embedding_proj', c.embeddingProjDim, d)),
+    tokenOf(time),
+    tokenOf(w.linear(hiddenStates, 'proj_in', c.embeddingDim, d)),
+    g.expand(w.at('prd_embedding', [1, 1, d]), prdShape),
+  ], 1);
+  h = g.add(h, w.at('positional_embedding', [1, sequenceLength(c), d]));
+  if (c.normInType) h = w.layerNorm(h, 'norm_in', d, LAYER_NORM_EPS);
+
+  const bias = attentionBias(g, attentionMask, c);
+  for (let i = 0; i < c.numLayers; i++) h = basicTransformerBlock(g, w.sub(`transformer_blocks.${i}`), h, c, bias);
+
+  // Only the prd token is read, and LayerNorm works per token: normalise just that one.
+  const prd = g.squeeze(g.slice(h, [-1], [sequenceLength(c)], [1]), [1]);
+  const out = w.linear(w.layerNorm(prd, 'norm_out', d, LAYER_NORM_EPS), 'proj_to_clip_embeddings', d, c.clipEmbedDim);
+  g.output(out, 'predicted_image_embedding', 'float32', ['batch', c.clipEmbedDim]);
+  return g;
+}
+
+function innerDim(c: PriorTransformerConfig): number {
+  return c.numAttentionHeads * c.attentionHeadDim;
+}
+
+function sequenceLength(c: PriorTransformerConfig): number {
+  return c.numEmbeddings + c.additionalEmbeddings;
+}
+
+/** diffusers' TimestepEmbedding: linear_1, activation, linear_2. */
+function timestepEmbedding(g: Graph, w: Weights, x: Value, c: PriorTransformerConfig): Value {
+  const d = innerDim(c);
+  const h = w.linear(x, 'linear_1', d, c.timeEmbedDim);
+  return w.linear(c.timeEmbedActFn === 'gelu' ? g.gelu(h) : g.silu(h), 'linear_2', c.timeEmbedDim, d);
+}
+
+/**
+ * [batch, 1, L, L]: `(1 - mask) * -10000` on the text keys (the extra tokens never masked) plus -10000 on every
+ * key after the query; the same for every head.
+ */
+function attentionBias(g: Graph, mask: Value, c: PriorTransformerConfig): Value {
+  const text = g.mul(g.sub(g.scalar(1), g.cast(mask, 'float32')), g.scalar(MASKED));
+  const keys = g.pad(text, [0, 0, 0, c.additionalEmbeddings]);
+  return g.add(g.unsqueeze(keys, [1, 2]), causalMask(g, sequenceLength(c), MASKED));
+}
+
+/** diffusers' BasicTransformerBlock as the prior builds it: self-attention and a GELU feed-forward, pre-LN. */
+function basicTransformerBlock(g: Graph, w: Weights, h: Value, c: PriorTransformerConfig, bias: Value): Value {
+  const d = innerDim(c);
+  h = g.add(h, selfAttention(g, w.sub('attn1'), w.layerNorm(h, 'norm1', d, LAYER_NORM_EPS), c, bias));
+  return g.add(h, feedForward(g, w.sub('ff'), w.layerNorm(h, 'norm3', d, LAYER_NORM_EPS), d));
+}
+
+function selfAttention(g: Graph, w: Weights, x: Value, c: PriorTransformerConfig, bias: Value): Value {
+  const d = innerDim(c);
+  const q = w.linear(x, 'to_q', d, d);
+  const k = w.linear(x, 'to_k', d, d);
+  const v = w.linear(x, 'to_v', d, d);
+  return w.linear(g.attention(q, k, v, c.numAttentionHeads, c.attentionHeadDim, { mask: bias }), 'to_out.0', d, d);
+}
+
+/** FeedForward(activation_fn="gelu", mult=4): net.0 is GELU's projection, net.2 the output Linear. */
+function feedForward(g: Graph, w: Weights, x: Value, d: number): Value {
+  return w.linear(g.gelu(w.linear(x, 'net.0.proj', d, 4 * d)), 'net.2', 4 * d, d);
+}
+
+export interface ClipStatistics {
+  readonly clipMean: Float32Array;
+  readonly clipStd: Float32Array;
+}
+
+/**
+ * `clip_mean` and `clip_std` [1, clip_embed_dim]: the pipelines turn the prior's last sample into a CLIP image
+ * embedding with `x * clip_std + clip_mean`, once, after the last step (§3.5).
+ */
+export function readClipStatistics(checkpoint: Checkpoint, config: PriorTransformerConfig): ClipStatistics {
+  const read = (name: string): Float32Array => {
+    const shape = [1, config.clipEmbedDim];
+    const info = checkpoint.tensors.get(name);
+    if (!info) throw new WeightsError(`${checkpoint.source}: weight "${name}" ${formatShape(shape)} is missing from the checkpoint`);
+    if (info.shape.length !== 2 || info.shape[0] !== 1 || info.shape[1] !== config.clipEmbedDim) {
+      throw new WeightsError(`${info.file}: weight "${name}" has shape ${formatShape(info.shape)}, the config implies ${formatShape(shape)}`);
+    }
+    return readFloat32(info);
+  };
+  return { clipMean: read('clip_mean'), clipStd: read('clip_std') };
+}
