@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { InputError, KandinskyError } from '../errors.js';
 import { formatShape, tensor, type Float32Tensor, type Tensor } from '../tensor/index.js';
@@ -12,13 +15,28 @@ export interface SessionOptions {
   threads?: number;
   /** Weight prepacking trades memory at load for speed; on by default. */
   prepack?: boolean;
+  /** Write onnxruntime's per-node profile (JSON) to files starting with this prefix. */
+  profilePrefix?: string;
 }
 
 const PROVIDER_NAMES: Record<Device, string> = { cpu: 'cpu', cuda: 'cuda', webgpu: 'webgpu', dml: 'dml', coreml: 'coreml' };
 
+/**
+ * onnxruntime lists CUDA on every Linux x64 build, but its provider library is only there when installed
+ * with ONNXRUNTIME_NODE_INSTALL=cuda12, so look for the file itself.
+ */
+function hasProviderLibrary(name: string): boolean {
+  const binding = createRequire(import.meta.url).resolve('onnxruntime-node');
+  const bin = join(dirname(binding), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  return existsSync(join(bin, `libonnxruntime_providers_${name}.so`)) || existsSync(join(bin, `onnxruntime_providers_${name}.dll`));
+}
+
 export function availableDevices(): Device[] {
-  const names = new Set(ort.listSupportedBackends().map((b) => b.name));
-  return (Object.keys(PROVIDER_NAMES) as Device[]).filter((d) => names.has(PROVIDER_NAMES[d]));
+  const backends = ort.listSupportedBackends();
+  return (Object.keys(PROVIDER_NAMES) as Device[]).filter((d) => {
+    const b = backends.find((x) => x.name === PROVIDER_NAMES[d]);
+    return b !== undefined && (b.bundled || hasProviderLibrary(PROVIDER_NAMES[d]));
+  });
 }
 
 /** CUDA when this onnxruntime has it (installed with ONNXRUNTIME_NODE_INSTALL=cuda12), else CPU. */
@@ -66,6 +84,11 @@ export class NetworkSession {
     return result;
   }
 
+  /** Ends profiling (see SessionOptions.profilePrefix); onnxruntime writes the file then. */
+  endProfiling(): void {
+    this.session.endProfiling();
+  }
+
   async release(): Promise<void> {
     await this.session.release();
   }
@@ -77,14 +100,16 @@ function sessionOptions(graph: Graph, device: Device, o: SessionOptions): ort.In
   // it follow the Hugging Face cache's symlinks (which it otherwise refuses as escaping the model dir).
   if (graph.externalFolder) session.model_external_initializers_file_folder_path = graph.externalFolder;
   if (o.prepack === false) session.disable_prepacking = '1';
-  return {
+  const options: ort.InferenceSession.SessionOptions = {
     executionProviders: [PROVIDER_NAMES[device]],
     graphOptimizationLevel: 'all',
-    intraOpNumThreads: o.threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     extra: { session },
   };
+  if (o.threads !== undefined) options.intraOpNumThreads = o.threads;
+  if (o.profilePrefix !== undefined) Object.assign(options, { enableProfiling: true, profileFilePrefix: o.profilePrefix });
+  return options;
 }
 
 function toOrt(net: string, name: string, t: Feed): ort.Tensor {

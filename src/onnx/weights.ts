@@ -24,7 +24,7 @@ export class Weights {
 
   at(name: string, shape: readonly number[]): Value {
     const key = this.key(name);
-    const info = this.checkpoint.tensors.get(key);
+    const info = this.checkpoint.tensors.get(key) ?? this.checkpoint.synthesize?.(key, shape);
     if (!info) {
       throw new WeightsError(`${this.checkpoint.source}: weight "${key}" ${formatShape(shape)} is missing from the checkpoint`);
     }

@@ -28,4 +28,9 @@ export interface Checkpoint {
   /** Human-readable origin for error messages, e.g. the component folder. */
   readonly source: string;
   readonly tensors: ReadonlyMap<string, TensorInfo>;
+  /**
+   * Answers for tensors the map lacks, given the shape the network asks for. Only synthetic checkpoints
+   * have it (the benchmark records what a published config needs before writing random weights).
+   */
+  readonly synthesize?: (name: string, shape: readonly number[]) => TensorInfo;
 }
