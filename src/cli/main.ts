@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { KandinskyError } from '../errors.js';
 import { registerConformance } from './conformance.js';
+import { registerPull } from './pull.js';
 
 const program = new Command();
 program
@@ -9,6 +10,7 @@ program
   .description('Kandinsky 2.2 text-to-image on onnxruntime, no Python')
   .showHelpAfterError();
 registerConformance(program);
+registerPull(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // Errors we raise on purpose carry a message meant for the user; anything else is a bug worth a stack.

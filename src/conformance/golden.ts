@@ -2,8 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { formatShape, tensor, type Float32Tensor, type Int64Tensor, type Tensor } from '../tensor/index.js';
-import { readFloat32, readInt64, readSafetensors } from '../weights/safetensors.js';
-import type { TensorInfo } from '../weights/tensor-info.js';
+import { readFloat32, readInt64, readSafetensors, type TensorInfo } from '../weights/index.js';
 
 // A golden set in format kandinsky-golden/1 (fixtures/golden/README.md): a manifest of cases, each with
 // inputs and expected outputs stored as plain JSON, tensors in a per-case safetensors file, or PNG paths.

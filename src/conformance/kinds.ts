@@ -1,7 +1,11 @@
 
 import { ConfigError } from '../errors.js';
+import { CLIPImageProcessor, readPng } from '../image/index.js';
+import { loadNetwork, type NetworkKind } from '../nets/index.js';
+import type { NetworkSession } from '../onnx/index.js';
 import { TorchGenerator } from '../random/index.js';
 import { CLIPTokenizer } from '../tokenizer/index.js';
+import { tensor, type Int64Tensor, type Tensor } from '../tensor/index.js';
 import type { CaseData } from './golden.js';
 
 /** Per-run state shared by the cases: loaded sessions/tokenizers keyed by what they were built from. */
@@ -51,8 +55,82 @@ async function clipTokenizer(data: CaseData, ctx: RunContext): Promise<Record<st
   return { input_ids: encoded.inputIds, attention_mask: encoded.attentionMask };
 }
 
+function network(data: CaseData, ctx: RunContext, kind: NetworkKind): Promise<NetworkSession> {
+  const dir = data.componentDir();
+  const variant = typeof data.c.variant === 'string' ? data.c.variant : undefined;
+  return cached(ctx, `${kind}:${dir}:${variant ?? ''}`, () => loadNetwork(kind, dir, { variant, threads: ctx.threads }));
+}
+
+/** A timestep given as a JSON int (one for the whole batch) or as an int64 tensor [B]. */
+function timesteps(data: CaseData, value: unknown, batch: number): Int64Tensor {
+  if (data.isTensor(value)) return data.tensor(value) as Int64Tensor;
+  return tensor(new BigInt64Array(batch).fill(BigInt(value as number)), [batch]);
+}
+
+function bool(t: Tensor): Tensor {
+  return tensor(Uint8Array.from(t.data as BigInt64Array, (v) => (v ? 1 : 0)), t.shape);
+}
+
+async function clipImageProcessor(data: CaseData, ctx: RunContext): Promise<Record<string, unknown>> {
+  const dir = data.componentDir();
+  const processor = await cached(ctx, `image_processor:${dir}`, () => CLIPImageProcessor.fromPretrained(dir));
+  return { pixel_values: processor.preprocess([readPng(data.imagePath(data.input('image')))]) };
+}
+
+async function clipText(data: CaseData, ctx: RunContext): Promise<Record<string, unknown>> {
+  const mask = data.input('attention_mask');
+  const feeds: Record<string, Tensor> = { input_ids: data.intInput('input_ids') };
+  if (mask !== null) feeds.attention_mask = data.tensor(mask);
+  const net = await network(data, ctx, mask === null ? 'clip_text' : 'clip_text_masked');
+  return net.run(feeds);
+}
+
+async function clipVision(data: CaseData, ctx: RunContext): Promise<Record<string, unknown>> {
+  return (await network(data, ctx, 'clip_vision')).run({ pixel_values: data.floatInput('pixel_values') });
+}
+
+async function priorTransformer(data: CaseData, ctx: RunContext): Promise<Record<string, unknown>> {
+  const hidden = data.floatInput('hidden_states');
+  return (await network(data, ctx, 'prior_transformer')).run({
+    hidden_states: hidden,
+    timestep: timesteps(data, data.input('timestep'), hidden.shape[0]),
+    proj_embedding: data.floatInput('proj_embedding'),
+    encoder_hidden_states: data.floatInput('encoder_hidden_states'),
+    attention_mask: bool(data.tensor(data.input('attention_mask'))),
+  });
+}
+
+async function unet(data: CaseData, ctx: RunContext): Promise<Record<string, unknown>> {
+  const sample = data.floatInput('sample');
+  const added = data.input('added_cond_kwargs') as Record<string, unknown>;
+  const feeds: Record<string, Tensor> = {
+    sample,
+    timestep: timesteps(data, data.input('timestep'), sample.shape[0]),
+    image_embeds: data.tensor(added.image_embeds),
+  };
+  if (added.hint !== undefined && added.hint !== null) feeds.hint = data.tensor(added.hint);
+  const out = await (await network(data, ctx, 'unet')).run(feeds);
+  return { sample: out.out_sample };
+}
+
+async function movqEncode(data: CaseData, ctx: RunContext): Promise<Record<string, unknown>> {
+  return (await network(data, ctx, 'movq_encoder')).run({ image: data.floatInput('image') });
+}
+
+async function movqDecode(data: CaseData, ctx: RunContext): Promise<Record<string, unknown>> {
+  const kind = data.input('force_not_quantize') === false ? 'movq_decoder_quantized' : 'movq_decoder';
+  return (await network(data, ctx, kind)).run({ latents: data.floatInput('latents') });
+}
+
 export const KIND_HANDLERS: Record<string, KindHandler> = {
   torch_randn: torchRandn,
   clip_tokenizer: clipTokenizer,
+  clip_image_processor: clipImageProcessor,
+  clip_text: clipText,
+  clip_vision: clipVision,
+  prior_transformer: priorTransformer,
+  unet,
+  movq_encode: movqEncode,
+  movq_decode: movqDecode,
 };
 

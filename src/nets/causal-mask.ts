@@ -1,4 +1,4 @@
-import type { Graph, Value } from '../onnx/graph.js';
+import type { Graph, Value } from '../onnx/index.js';
 
 /** An additive [n, n] mask: `masked` where the key comes after the query (torch.triu(.., 1)), 0 elsewhere. */
 export function causalMask(g: Graph, n: number, masked: number): Value {

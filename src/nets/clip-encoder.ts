@@ -1,5 +1,4 @@
-import type { Graph, Value } from '../onnx/graph.js';
-import type { Weights } from '../onnx/weights.js';
+import type { Graph, Value, Weights } from '../onnx/index.js';
 import type { ConfigFields } from './config-fields.js';
 
 // transformers' CLIPEncoder: the pre-LN layer stack shared by the CLIP text and vision towers

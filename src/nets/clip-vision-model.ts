@@ -1,6 +1,5 @@
-import { Graph, type Value } from '../onnx/graph.js';
-import { Weights } from '../onnx/weights.js';
-import type { Checkpoint } from '../weights/tensor-info.js';
+import { Graph, type Value, Weights } from '../onnx/index.js';
+import type { Checkpoint } from '../weights/index.js';
 import { clipEncoder, parseCLIPEncoderConfig, type CLIPEncoderConfig } from './clip-encoder.js';
 import { ConfigFields } from './config-fields.js';
 

@@ -1,9 +1,7 @@
 import { WeightsError } from '../errors.js';
-import { Graph, type Value } from '../onnx/graph.js';
-import { Weights } from '../onnx/weights.js';
+import { Graph, type Value, Weights } from '../onnx/index.js';
 import { formatShape } from '../tensor/index.js';
-import { readFloat32 } from '../weights/safetensors.js';
-import type { Checkpoint } from '../weights/tensor-info.js';
+import { readFloat32, type Checkpoint } from '../weights/index.js';
 import { causalMask } from './causal-mask.js';
 import { ConfigFields } from './config-fields.js';
 import { timestepProjection } from './timesteps.js';

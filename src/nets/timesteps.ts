@@ -1,4 +1,4 @@
-import type { Graph, Value } from '../onnx/graph.js';
+import type { Graph, Value } from '../onnx/index.js';
 import { fmaf32 } from '../random/index.js';
 
 // diffusers' Timesteps / get_timestep_embedding (kandinsky-2.2-architecture.md §3.5).

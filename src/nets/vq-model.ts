@@ -1,7 +1,6 @@
 import { ConfigError } from '../errors.js';
-import { Graph, type Value } from '../onnx/graph.js';
-import { Weights } from '../onnx/weights.js';
-import type { Checkpoint } from '../weights/tensor-info.js';
+import { Graph, type Value, Weights } from '../onnx/index.js';
+import type { Checkpoint } from '../weights/index.js';
 
 // VQModel (MoVQ) as diffusers builds it for Kandinsky 2.2: models/autoencoders/vq_model.py with the
 // Encoder/Decoder/VectorQuantizer of vae.py. Architecture doc §2.5 (keys) and §3.7 (forward).

@@ -1,8 +1,7 @@
 import { createRequire } from 'node:module';
 import { basename, dirname } from 'node:path';
 import type { onnx as OnnxNamespace } from 'onnx-proto';
-import { readTensorBytes } from '../weights/safetensors.js';
-import type { TensorInfo, WeightDType } from '../weights/tensor-info.js';
+import { readTensorBytes, type TensorInfo, type WeightDType } from '../weights/index.js';
 
 // onnx-proto is CommonJS; its named export is reached through require.
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNamespace };

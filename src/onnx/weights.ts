@@ -1,6 +1,6 @@
 import { WeightsError } from '../errors.js';
 import { formatShape } from '../tensor/index.js';
-import type { Checkpoint } from '../weights/tensor-info.js';
+import type { Checkpoint } from '../weights/index.js';
 import type { Graph, Value } from './graph.js';
 
 /**

@@ -1,0 +1,8 @@
+export type { Checkpoint, TensorInfo, WeightDType } from './tensor-info.js';
+export { BYTES_PER_ELEMENT } from './tensor-info.js';
+export { readSafetensors, readTensorBytes, readFloat32, readInt64, writeSafetensors, type SafetensorsFile, type TensorToWrite } from './safetensors.js';
+export { readPytorchCheckpoint } from './pytorch-checkpoint.js';
+export { loadCheckpoint, readComponentConfig, readModelIndex, readJson, type ComponentOptions, type ModelIndex } from './diffusers.js';
+export { hubCacheDir, repoCacheDir, resolveCachedSnapshot, resolveModelPath, type ModelPathOptions } from './hf-cache.js';
+export { pull, isHubOffline, DEFAULT_ENDPOINT, type PullOptions, type PullProgress } from './hub.js';
+export { createPullProgress, formatBytes, type PullProgressView } from './pull-progress.js';

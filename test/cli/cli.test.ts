@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { goldenDir, projectRoot } from '../helpers/fixtures.js';
+import { startHubServer, type HubServer } from '../helpers/hub-server.js';
+
+const bin = join(projectRoot, 'dist', 'src', 'cli', 'main.js');
+const run = promisify(execFile);
+
+async function kandinsky(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, maxBuffer: 1 << 24 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('kandinsky pull', () => {
+  let hub: HubServer;
+  let cache: string;
+  before(async () => {
+    hub = await startHubServer();
+    cache = mkdtempSync(join(tmpdir(), 'kandinsky-cli-pull-'));
+  });
+  after(async () => {
+    await hub.close();
+    rmSync(cache, { recursive: true, force: true });
+  });
+
+  it('downloads a repo into the cache and prints the snapshot folder', async () => {
+    const r = await kandinsky(['pull', 'kandinsky-community/kandinsky-2-2-decoder'], { HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: cache });
+    assert.equal(r.code, 0, r.stderr);
+    const snapshot = r.stdout.trim();
+    assert.equal(snapshot, join(cache, 'models--kandinsky-community--kandinsky-2-2-decoder', 'snapshots', hub.commitOf('kandinsky-community/kandinsky-2-2-decoder')));
+    assert.ok(existsSync(join(snapshot, 'unet', 'diffusion_pytorch_model.safetensors')));
+    assert.match(r.stderr, /downloaded unet\/diffusion_pytorch_model\.safetensors/);
+  });
+
+  it('says clearly when the repo does not exist', async () => {
+    const r = await kandinsky(['pull', 'kandinsky-community/no-such-model'], { HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: cache });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /repository not found \(or private\): kandinsky-community\/no-such-model/);
+    assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace for a user error');
+  });
+});
+
+describe('kandinsky conformance', () => {
+  it('runs the kinds asked for, reports the others as left out, and ends with the summary line', async () => {
+    const r = await kandinsky(['conformance', goldenDir, '--kinds', 'torch_randn,clip_tokenizer']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.at(-1), '7 passed, 0 failed');
+    assert.match(r.stdout, /^pass {2}randn_small_sizes +torch_randn +max_abs/m);
+    assert.match(lines.at(-2) ?? '', /^left out by --kinds: \d+ case\(s\) of kinds .*unet \(8\)/);
+  });
+
+  it('fails on a kind it does not know', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kandinsky-golden-'));
+    try {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify({
+        format: 'kandinsky-golden/1', models_dir: '.', cases: [{ name: 'x', kind: 'teleport', inputs: {}, expected: {}, tolerance: { max_abs: 0 } }],
+      }));
+      const r = await kandinsky(['conformance', dir]);
+      assert.equal(r.code, 1);
+      assert.match(r.stdout, /FAIL {2}x +teleport/);
+      assert.match(r.stdout, /unknown kind "teleport"/);
+      assert.equal(r.stdout.trim().split('\n').at(-1), '0 passed, 1 failed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
