@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { KandinskyError } from '../errors.js';
+import { registerBench } from './bench.js';
 import { registerConformance } from './conformance.js';
 import { registerPull } from './pull.js';
 
@@ -11,6 +12,7 @@ program
   .showHelpAfterError();
 registerConformance(program);
 registerPull(program);
+registerBench(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // Errors we raise on purpose carry a message meant for the user; anything else is a bug worth a stack.

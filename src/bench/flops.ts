@@ -1,0 +1,48 @@
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+// FLOPs of one run, counted from onnxruntime's profile: every node event carries its input shapes, and
+// the networks' cost is in Conv, MatMul and Gemm (2 flops per multiply-add).
+
+interface ProfileEvent {
+  cat?: string;
+  name?: string;
+  args?: { op_name?: string; input_type_shape?: Record<string, number[]>[]; output_type_shape?: Record<string, number[]>[] };
+}
+
+const dimsOf = (entry: Record<string, number[]> | undefined): number[] => (entry ? Object.values(entry)[0] ?? [] : []);
+const product = (dims: number[]): number => dims.reduce((a, b) => a * b, 1);
+
+function nodeFlops(e: ProfileEvent): number {
+  const op = e.args?.op_name ?? '';
+  const ins = (e.args?.input_type_shape ?? []).map(dimsOf);
+  const outs = (e.args?.output_type_shape ?? []).map(dimsOf);
+  if (!outs[0]) return 0;
+  if (op === 'Conv' || op === 'FusedConv' || op === 'NchwcConv') {
+    const w = ins[1];
+    return w ? 2 * product(outs[0]) * product(w.slice(1)) : 0;
+  }
+  const a = ins[0];
+  if (!a) return 0;
+  // Our Gemm and MatMul nodes never transpose A, so K is A's last dim.
+  if (op === 'Gemm' || op === 'MatMul' || op === 'FusedMatMul') return 2 * product(outs[0]) * a[a.length - 1];
+  return 0;
+}
+
+/** Reads the profile file onnxruntime wrote for `prefix`, sums the FLOPs of its nodes, deletes the file. */
+export function flopsFromProfile(prefix: string): { flops: number; nodes: number } {
+  const dir = dirname(prefix);
+  const file = readdirSync(dir).find((f) => f.startsWith(basename(prefix)) && f.endsWith('.json'));
+  if (!file) return { flops: NaN, nodes: 0 };
+  const path = join(dir, file);
+  const events = JSON.parse(readFileSync(path, 'utf8')) as ProfileEvent[];
+  rmSync(path, { force: true });
+  let flops = 0;
+  let nodes = 0;
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name?.endsWith('_kernel_time')) continue;
+    flops += nodeFlops(e);
+    nodes++;
+  }
+  return { flops, nodes };
+}

@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Graph, defaultDevice, NetworkSession, type Device } from '../onnx/index.js';
+import type { Tensor } from '../tensor/index.js';
+import { flopsFromProfile } from './flops.js';
+
+/** One line of `kandinsky bench` output. */
+export interface Measurement {
+  what: string;
+  size: number | null;
+  batch: number | null;
+  seconds: number;
+  gflop: number | null;
+  gflops: number | null;
+  peak_rss_mb: number;
+  provider: string;
+  threads: number | null;
+}
+
+export interface MeasureOptions {
+  device?: Device;
+  threads?: number;
+  /** Timed runs after the (profiled) warm-up run; the median is reported. */
+  runs?: number;
+}
+
+export function peakRssMb(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)];
+}
+
+/**
+ * Times building + loading a graph, then its forward pass. The warm-up run is profiled to count the
+ * FLOPs actually executed (Conv/MatMul/Gemm shapes), so GFLOP/s is measured, not estimated.
+ */
+export async function measureNetwork(
+  what: string,
+  build: () => Graph,
+  feeds: Record<string, Tensor>,
+  dims: { size: number | null; batch: number | null },
+  o: MeasureOptions,
+  emit: (m: Measurement) => void,
+): Promise<void> {
+  const provider = o.device ?? defaultDevice();
+  const threads = o.threads ?? null;
+  const line = (name: string, seconds: number, flops: number | null, d = dims): Measurement => ({
+    what: name, size: d.size, batch: d.batch, seconds: round(seconds), gflop: flops === null ? null : round(flops / 1e9),
+    gflops: flops === null ? null : round(flops / 1e9 / seconds), peak_rss_mb: peakRssMb(), provider, threads,
+  });
+  const profileDir = mkdtempSync(join(tmpdir(), 'kandinsky-bench-'));
+  try {
+    let t = performance.now();
+    const session = await NetworkSession.create(build(), { device: o.device, threads: o.threads, profilePrefix: join(profileDir, 'profile') });
+    emit(line(`${what} build+session`, (performance.now() - t) / 1000, null, { size: null, batch: null }));
+    await session.run(feeds);
+    session.endProfiling();
+    const { flops } = flopsFromProfile(join(profileDir, 'profile'));
+    const times: number[] = [];
+    for (let i = 0; i < Math.max(1, o.runs ?? 1); i++) {
+      t = performance.now();
+      await session.run(feeds);
+      times.push((performance.now() - t) / 1000);
+    }
+    emit(line(`${what} forward`, median(times), flops));
+    await session.release();
+  } finally {
+    rmSync(profileDir, { recursive: true, force: true });
+  }
+}
+
+function round(x: number): number {
+  return Number(x.toPrecision(4));
+}
