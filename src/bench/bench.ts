@@ -1,5 +1,5 @@
 import { Graph, type Device } from '../onnx/index.js';
-import { NETWORK_BUILDERS, type NetworkKind } from '../nets/index.js';
+import { NETWORK_BUILDERS, PREPACK_BY_DEFAULT, type NetworkKind } from '../nets/index.js';
 import { numel, tensor, type Tensor } from '../tensor/index.js';
 import type { Checkpoint } from '../weights/index.js';
 import { measureNetwork, type Measurement } from './measure.js';
@@ -16,6 +16,8 @@ export interface BenchOptions {
   threads?: number;
   device?: Device;
   runs?: number;
+  profile?: boolean;
+  prepack?: boolean;
 }
 
 function ramp(shape: number[], scale = 1): Tensor<Float32Array> {
@@ -28,10 +30,10 @@ const int64 = (shape: number[], value: (i: number) => number): Tensor<BigInt64Ar
   tensor(BigInt64Array.from({ length: numel(shape) }, (_, i) => BigInt(value(i))), shape);
 
 /** The network's builder over random weights, written (once, untimed) before it is measured. */
-function networkGraph(kind: NetworkKind, config: Record<string, unknown>): { build: () => Graph } {
+function networkGraph(kind: NetworkKind, config: Record<string, unknown>): { build: () => Graph; prepack: boolean } {
   const builder = (ck: Checkpoint) => NETWORK_BUILDERS[kind](config, `published ${kind} config`, ck);
   const checkpoint = randomCheckpoint(kind, config, builder);
-  return { build: () => builder(checkpoint) };
+  return { build: () => builder(checkpoint), prepack: PREPACK_BY_DEFAULT[kind] };
 }
 
 function matmulGraph(n: number): Graph {
@@ -47,7 +49,8 @@ function matmulGraph(n: number): Graph {
  * random weights (written once to the bench cache), so no download is needed.
  */
 export async function runBench(target: BenchTarget, o: BenchOptions, emit: (m: Measurement) => void): Promise<void> {
-  const opts = { device: o.device, threads: o.threads, runs: o.runs };
+  const opts = { device: o.device, threads: o.threads, runs: o.runs, profile: o.profile };
+  const netOpts = (net: { prepack: boolean }) => ({ ...opts, prepack: o.prepack ?? net.prepack });
   const want = (t: BenchTarget) => target === 'all' || target === t;
 
   if (want('matmul')) {
@@ -58,7 +61,7 @@ export async function runBench(target: BenchTarget, o: BenchOptions, emit: (m: M
     const batch = o.batch ?? 2;
     const ids = int64([batch, 77], (i) => (i % 77 === 0 ? 49406 : i % 77 < 12 ? 320 + (i % 50) : 49407));
     const net = networkGraph('clip_text', PUBLISHED_TEXT_ENCODER);
-    await measureNetwork('text_encoder', net.build, { input_ids: ids }, { size: null, batch }, opts, emit);
+    await measureNetwork('text_encoder', net.build, { input_ids: ids }, { size: null, batch }, netOpts(net), emit);
   }
   if (want('prior')) {
     const batch = o.batch ?? 2;
@@ -70,7 +73,7 @@ export async function runBench(target: BenchTarget, o: BenchOptions, emit: (m: M
       encoder_hidden_states: ramp([batch, 77, 1280]),
       attention_mask: tensor(Uint8Array.from({ length: batch * 77 }, (_, i) => (i % 77 < 12 ? 1 : 0)), [batch, 77]),
     };
-    await measureNetwork('prior', net.build, feeds, { size: null, batch }, opts, emit);
+    await measureNetwork('prior', net.build, feeds, { size: null, batch }, netOpts(net), emit);
   }
   if (want('unet')) {
     const batch = o.batch ?? 2;
@@ -78,13 +81,13 @@ export async function runBench(target: BenchTarget, o: BenchOptions, emit: (m: M
     for (const size of o.size ? [o.size] : [512, 768]) {
       const h = size / 8;
       const feeds = { sample: ramp([batch, 4, h, h]), timestep: int64([batch], () => 500), image_embeds: ramp([batch, 1280]) };
-      await measureNetwork('unet', net.build, feeds, { size, batch }, opts, emit);
+      await measureNetwork('unet', net.build, feeds, { size, batch }, netOpts(net), emit);
     }
   }
   if (want('movq')) {
     const batch = o.batch ?? 1;
     const size = o.size ?? 512;
     const net = networkGraph('movq_decoder', PUBLISHED_MOVQ);
-    await measureNetwork('movq_decode', net.build, { latents: ramp([batch, 4, size / 8, size / 8]) }, { size, batch }, opts, emit);
+    await measureNetwork('movq_decode', net.build, { latents: ramp([batch, 4, size / 8, size / 8]) }, { size, batch }, netOpts(net), emit);
   }
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Graph, defaultDevice, NetworkSession, type Device } from '../onnx/index.js';
 import type { Tensor } from '../tensor/index.js';
-import { flopsFromProfile } from './flops.js';
+import { readProfile } from './flops.js';
 
 /** One line of `kandinsky bench` output. */
 export interface Measurement {
@@ -23,6 +23,10 @@ export interface MeasureOptions {
   threads?: number;
   /** Timed runs after the (profiled) warm-up run; the median is reported. */
   runs?: number;
+  /** Also emit where the warm-up run spent its time, per operator type. */
+  profile?: boolean;
+  /** Weight prepacking (see SessionOptions.prepack). */
+  prepack?: boolean;
 }
 
 export function peakRssMb(): number {
@@ -55,11 +59,17 @@ export async function measureNetwork(
   const profileDir = mkdtempSync(join(tmpdir(), 'kandinsky-bench-'));
   try {
     let t = performance.now();
-    const session = await NetworkSession.create(build(), { device: o.device, threads: o.threads, profilePrefix: join(profileDir, 'profile') });
+    const session = await NetworkSession.create(build(), { device: o.device, threads: o.threads, prepack: o.prepack, profilePrefix: join(profileDir, 'profile') });
     emit(line(`${what} build+session`, (performance.now() - t) / 1000, null, { size: null, batch: null }));
     await session.run(feeds);
     session.endProfiling();
-    const { flops } = flopsFromProfile(join(profileDir, 'profile'));
+    const { flops, byOp } = readProfile(join(profileDir, 'profile'));
+    if (o.profile) {
+      const total = byOp.reduce((a, [, s]) => a + s, 0);
+      for (const [op, seconds] of byOp) {
+        console.log(JSON.stringify({ what: `${what} profile`, op, seconds: round(seconds), share: round(seconds / total) }));
+      }
+    }
     const times: number[] = [];
     for (let i = 0; i < Math.max(1, o.runs ?? 1); i++) {
       t = performance.now();

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { runBench, type BenchTarget } from '../bench/index.js';
-import type { Device } from '../onnx/index.js';
+import { checkDevice } from '../onnx/index.js';
 
 const TARGETS: BenchTarget[] = ['unet', 'movq', 'prior', 'text', 'matmul', 'all'];
 
@@ -22,9 +22,13 @@ export function registerBench(program: Command): void {
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
     .option('--runs <n>', 'timed runs after the warm-up (median reported)', positiveInt('--runs'), 1)
     .option('--device <name>', 'execution provider: cpu, cuda, webgpu, ...')
-    .action(async (what: string, opts: { size?: number; batch?: number; threads?: number; runs: number; device?: Device }) => {
+    .option('--profile', 'also print the time per operator type of the warm-up run')
+    .option('--prepack', "force onnxruntime's weight prepacking on (default: per network, as the pipelines load them)")
+    .option('--no-prepack', 'force weight prepacking off (weights mapped from the checkpoint, faster load)')
+    .action(async (what: string, opts: { size?: number; batch?: number; threads?: number; runs: number; device?: string; profile?: boolean; prepack?: boolean }) => {
       if (!TARGETS.includes(what as BenchTarget)) throw new InvalidArgumentError(`unknown benchmark "${what}"; choose one of ${TARGETS.join(', ')}`);
       if (opts.size !== undefined && opts.size % 64 !== 0) throw new InvalidArgumentError(`--size must be a multiple of 64, got ${opts.size}`);
-      await runBench(what as BenchTarget, opts, (m) => console.log(JSON.stringify(m)));
+      const device = opts.device === undefined ? undefined : checkDevice(opts.device);
+      await runBench(what as BenchTarget, { ...opts, device }, (m) => console.log(JSON.stringify(m)));
     });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { formatResult, runConformance } from '../conformance/index.js';
+import { checkDevice } from '../onnx/index.js';
 
 export function registerConformance(program: Command): void {
   program
@@ -9,12 +10,14 @@ export function registerConformance(program: Command): void {
     .option('--kinds <list>', 'comma-separated kinds to run; the others are left out')
     .option('--filter <regex>', 'run only cases whose name matches')
     .option('--threads <n>', 'onnxruntime intra-op threads', (v) => Number.parseInt(v, 10))
-    .action(async (dir: string, opts: { kinds?: string; filter?: string; threads?: number }) => {
+    .option('--device <name>', 'execution provider: cpu, cuda, webgpu, ... (default: the best available)')
+    .action(async (dir: string, opts: { kinds?: string; filter?: string; threads?: number; device?: string }) => {
       const kinds = opts.kinds?.split(',').map((k) => k.trim()).filter(Boolean);
       const report = await runConformance(dir, {
         kinds,
         filter: opts.filter ? new RegExp(opts.filter) : undefined,
         threads: opts.threads,
+        device: opts.device === undefined ? undefined : checkDevice(opts.device),
         onResult: (r) => console.log(formatResult(r)),
       });
       if (report.leftOut.size > 0) {

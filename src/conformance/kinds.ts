@@ -2,7 +2,7 @@
 import { ConfigError } from '../errors.js';
 import { CLIPImageProcessor, readPng } from '../image/index.js';
 import { loadNetwork, type NetworkKind } from '../nets/index.js';
-import type { NetworkSession } from '../onnx/index.js';
+import type { Device, NetworkSession } from '../onnx/index.js';
 import { TorchGenerator } from '../random/index.js';
 import { CLIPTokenizer } from '../tokenizer/index.js';
 import { tensor, type Int64Tensor, type Tensor } from '../tensor/index.js';
@@ -11,6 +11,7 @@ import type { CaseData } from './golden.js';
 /** Per-run state shared by the cases: loaded sessions/tokenizers keyed by what they were built from. */
 export interface RunContext {
   readonly threads?: number;
+  readonly device?: Device;
   readonly cache: Map<string, Promise<{ release?: () => Promise<void> }>>;
 }
 
@@ -58,7 +59,7 @@ async function clipTokenizer(data: CaseData, ctx: RunContext): Promise<Record<st
 function network(data: CaseData, ctx: RunContext, kind: NetworkKind): Promise<NetworkSession> {
   const dir = data.componentDir();
   const variant = typeof data.c.variant === 'string' ? data.c.variant : undefined;
-  return cached(ctx, `${kind}:${dir}:${variant ?? ''}`, () => loadNetwork(kind, dir, { variant, threads: ctx.threads }));
+  return cached(ctx, `${kind}:${dir}:${variant ?? ''}`, () => loadNetwork(kind, dir, { variant, threads: ctx.threads, device: ctx.device }));
 }
 
 /** A timestep given as a JSON int (one for the whole batch) or as an int64 tensor [B]. */

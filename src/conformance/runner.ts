@@ -1,3 +1,4 @@
+import type { Device } from '../onnx/index.js';
 import { CaseData, compareOutputs, readGoldenSet, type GoldenCase } from './golden.js';
 import { KIND_HANDLERS, type RunContext } from './kinds.js';
 
@@ -17,6 +18,7 @@ export interface ConformanceOptions {
   /** Run only cases whose name matches. */
   filter?: RegExp;
   threads?: number;
+  device?: Device;
   onResult?: (r: CaseResult) => void;
 }
 
@@ -31,7 +33,7 @@ export interface ConformanceReport {
 /** Runs every case of a golden set (or those of the kinds named) and compares by the golden rule. */
 export async function runConformance(dir: string, options: ConformanceOptions = {}): Promise<ConformanceReport> {
   const set = readGoldenSet(dir);
-  const ctx: RunContext = { threads: options.threads, cache: new Map() };
+  const ctx: RunContext = { threads: options.threads, device: options.device, cache: new Map() };
   const results: CaseResult[] = [];
   const leftOut = new Map<string, number>();
   try {

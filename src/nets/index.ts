@@ -4,4 +4,4 @@ export { buildPriorTransformer, parsePriorTransformerConfig, readClipStatistics,
 export { buildUNet2DConditionModel } from './unet-2d-condition.js';
 export { parseUNet2DConditionModelConfig, type UNet2DConditionModelConfig } from './unet-2d-condition-config.js';
 export { buildVQModelDecoder, buildVQModelEncoder, parseVQModelConfig, type VQModelConfig, type VQDecoderOptions } from './vq-model.js';
-export { loadNetwork, NETWORK_BUILDERS, type NetworkKind, type NetworkLoadOptions } from './load.js';
+export { loadNetwork, NETWORK_BUILDERS, PREPACK_BY_DEFAULT, type NetworkKind, type NetworkLoadOptions } from './load.js';

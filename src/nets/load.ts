@@ -32,6 +32,22 @@ export const NETWORK_BUILDERS: Record<NetworkKind, Builder> = {
   movq_decoder_quantized: (json, src, ck) => buildVQModelDecoder(parseVQModelConfig(json, src), ck, { forceNotQuantize: false }),
 };
 
+/**
+ * Prepacking copies every weight at load to speed up each run: worth it for networks run many times per
+ * image (prior, UNet, MoVQ's convolutions); the CLIP towers run once or twice per prompt, so they load
+ * mapped instead (2.8 GB text encoder: 0.4 s instead of 9 s to load, 1.6 s instead of 1.4 s to run).
+ */
+export const PREPACK_BY_DEFAULT: Readonly<Record<NetworkKind, boolean>> = {
+  clip_text: false,
+  clip_text_masked: false,
+  clip_vision: false,
+  prior_transformer: true,
+  unet: true,
+  movq_encoder: true,
+  movq_decoder: true,
+  movq_decoder_quantized: true,
+};
+
 export interface NetworkLoadOptions extends SessionOptions {
   /** Weight files `<name>.<variant>.<ext>`, e.g. "fp16". */
   variant?: string;
@@ -42,5 +58,5 @@ export async function loadNetwork(kind: NetworkKind, componentDir: string, optio
   const config = readComponentConfig(componentDir);
   const checkpoint = loadCheckpoint(componentDir, { variant: options.variant });
   const graph = NETWORK_BUILDERS[kind](config, join(componentDir, 'config.json'), checkpoint);
-  return NetworkSession.create(graph, options);
+  return NetworkSession.create(graph, { prepack: PREPACK_BY_DEFAULT[kind], ...options });
 }

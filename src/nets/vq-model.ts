@@ -227,16 +227,13 @@ function spatialNorm(g: Graph, w: Weights, f: Value, cond: Conditioning, channel
 /**
  * The MoVQ Attention core on a feature map [B, C, H, W]: H*W tokens of C channels, one head of dim C (scale
  * 1/sqrt(C)), to_out.0, back to [B, C, H, W]. The residual is the caller's (it differs in what was normalised).
- *
- * onnxruntime's MultiHeadAttention runs this as flash attention on CPU: at 512x512 the decoder's mid block has
- * 4096 tokens, and larger images would otherwise hold a [tokens, tokens] score matrix per image.
  */
 function spatialSelfAttention(g: Graph, w: Weights, x: Value, channels: number): Value {
   const tokens = g.transpose(g.reshape(x, [0, channels, -1]), [0, 2, 1]);
   const q = w.linear(tokens, attentionWeight(w, 'to_q'), channels, channels);
   const k = w.linear(tokens, attentionWeight(w, 'to_k'), channels, channels);
   const v = w.linear(tokens, attentionWeight(w, 'to_v'), channels, channels);
-  const [attended] = g.node('MultiHeadAttention', [q, k, v], { num_heads: 1, scale: { float: 1 / Math.sqrt(channels) } }, 1, 'com.microsoft');
+  const attended = g.attention(q, k, v, 1, channels);
   const out = w.linear(attended, attentionWeight(w, 'to_out.0'), channels, channels);
   return g.reshapeTo(g.transpose(out, [0, 2, 1]), g.shape(x));
 }

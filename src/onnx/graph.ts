@@ -40,6 +40,10 @@ export class Graph {
   private counter = 0;
   /** Folder holding every external-data file of this graph (onnxruntime wants them side by side). */
   externalFolder: string | undefined;
+  /** Names (inside externalFolder) of the files the external initializers point into. */
+  readonly externalFiles = new Set<string>();
+  /** The graph inputs as declared, for checking feeds before they reach onnxruntime. */
+  readonly inputSpecs: { name: string; type: ElementType; dims: readonly Dim[] }[] = [];
 
   constructor(readonly name: string) {}
 
@@ -49,6 +53,7 @@ export class Graph {
 
   input(name: string, type: ElementType, dims: readonly Dim[]): Value {
     this.inputs.push(valueInfo(name, type, dims));
+    this.inputSpecs.push({ name, type, dims: [...dims] });
     return name;
   }
 
@@ -116,6 +121,7 @@ export class Graph {
     const folder = dirname(info.file);
     if (!info.data && (this.externalFolder === undefined || this.externalFolder === folder)) {
       this.externalFolder = folder;
+      this.externalFiles.add(basename(info.file));
       proto.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
       proto.externalData = [
         { key: 'location', value: basename(info.file) },
@@ -205,12 +211,16 @@ export class Graph {
   /**
    * Multi-head scaled dot-product attention on token-major tensors: q [B, Tq, H*D], k and v [B, Tk, H*D]
    * -> [B, Tq, H*D]. `mask` is additive and broadcasts against the scores [B, H, Tq, Tk].
+   *
+   * Unmasked attention is onnxruntime's fused MultiHeadAttention (flash attention on CPU): it never holds
+   * the [Tq, Tk] score matrices, which at 512x512 are the UNet's and MoVQ's largest tensors.
    */
   attention(q: Value, k: Value, v: Value, heads: number, headDim: number, o: { scale?: number; mask?: Value } = {}): Value {
+    const scale = o.scale ?? 1 / Math.sqrt(headDim);
+    if (!o.mask) return this.node('MultiHeadAttention', [q, k, v], { num_heads: heads, scale: { float: scale } }, 1, 'com.microsoft')[0];
     const split = (x: Value) => this.transpose(this.reshape(x, [0, 0, heads, headDim]), [0, 2, 1, 3]);
     const kT = this.transpose(this.reshape(k, [0, 0, heads, headDim]), [0, 2, 3, 1]);
-    let scores = this.mul(this.matmul(split(q), kT), this.scalar(o.scale ?? 1 / Math.sqrt(headDim)));
-    if (o.mask) scores = this.add(scores, o.mask);
+    const scores = this.add(this.mul(this.matmul(split(q), kT), this.scalar(scale)), o.mask);
     const out = this.matmul(this.softmax(scores, -1), split(v));
     return this.reshape(this.transpose(out, [0, 2, 1, 3]), [0, 0, heads * headDim]);
   }

@@ -1,71 +1,61 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { InputError, KandinskyError } from '../errors.js';
-import { formatShape, tensor, type Float32Tensor, type Tensor } from '../tensor/index.js';
-import type { Graph } from './graph.js';
-
-export type Device = 'cpu' | 'cuda' | 'webgpu' | 'dml' | 'coreml';
+import { formatShape, numel, tensor, type Float32Tensor, type Tensor } from '../tensor/index.js';
+import { checkDevice, defaultDevice, type Device } from './devices.js';
+import type { Dim, ElementType, Graph } from './graph.js';
+import { defaultModelCacheDir, modelKey, optimisedModel } from './model-cache.js';
 
 export interface SessionOptions {
   /** Execution provider; default: the best one this onnxruntime build has (see `defaultDevice`). */
   device?: Device;
   /** Intra-op threads; default: onnxruntime's choice (one per physical core). */
   threads?: number;
-  /** Weight prepacking trades memory at load for speed; on by default. */
+  /** Weight prepacking: faster kernels for many runs, but every weight is read and copied at load. On by default. */
   prepack?: boolean;
   /** Write onnxruntime's per-node profile (JSON) to files starting with this prefix. */
   profilePrefix?: string;
+  /** Folder of saved optimised models; `null` turns the disk cache off. Default: ~/.cache/kandinsky/onnx. */
+  cacheDir?: string | null;
 }
 
-const PROVIDER_NAMES: Record<Device, string> = { cpu: 'cpu', cuda: 'cuda', webgpu: 'webgpu', dml: 'dml', coreml: 'coreml' };
-
-/**
- * onnxruntime lists CUDA on every Linux x64 build, but its provider library is only there when installed
- * with ONNXRUNTIME_NODE_INSTALL=cuda12, so look for the file itself.
- */
-function hasProviderLibrary(name: string): boolean {
-  const binding = createRequire(import.meta.url).resolve('onnxruntime-node');
-  const bin = join(dirname(binding), '..', 'bin', 'napi-v6', process.platform, process.arch);
-  return existsSync(join(bin, `libonnxruntime_providers_${name}.so`)) || existsSync(join(bin, `onnxruntime_providers_${name}.dll`));
+interface Shared {
+  session: Promise<ort.InferenceSession>;
+  users: number;
 }
 
-export function availableDevices(): Device[] {
-  const backends = ort.listSupportedBackends();
-  return (Object.keys(PROVIDER_NAMES) as Device[]).filter((d) => {
-    const b = backends.find((x) => x.name === PROVIDER_NAMES[d]);
-    return b !== undefined && (b.bundled || hasProviderLibrary(PROVIDER_NAMES[d]));
-  });
-}
-
-/** CUDA when this onnxruntime has it (installed with ONNXRUNTIME_NODE_INSTALL=cuda12), else CPU. */
-export function defaultDevice(): Device {
-  return availableDevices().includes('cuda') ? 'cuda' : 'cpu';
-}
-
-export function checkDevice(device: Device): void {
-  const have = availableDevices();
-  if (!have.includes(device)) {
-    const hint = device === 'cuda' ? ' (reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci, with CUDA 12 and cuDNN 9 present)' : '';
-    throw new KandinskyError(`device "${device}" is not available in this onnxruntime build${hint}; available: ${have.join(', ')}`);
-  }
-}
+// Sessions are shared within a process: the same graph over the same weights with the same settings is
+// built and optimised once, however many pipelines ask for it.
+const live = new Map<string, Shared>();
 
 type Feed = Tensor;
 
 /** One network loaded into onnxruntime. Inputs and outputs are plain tensors. */
 export class NetworkSession {
+  private released = false;
+
   private constructor(
     readonly name: string,
+    private readonly inputs: Graph['inputSpecs'],
     private readonly session: ort.InferenceSession,
+    private readonly shared: { key: string; entry: Shared } | undefined,
   ) {}
 
   static async create(graph: Graph, options: SessionOptions = {}): Promise<NetworkSession> {
-    const device = options.device ?? defaultDevice();
-    checkDevice(device);
-    const session = await ort.InferenceSession.create(graph.toModelProto(), sessionOptions(graph, device, options));
-    return new NetworkSession(graph.name, session);
+    const device = options.device ? checkDevice(options.device) : defaultDevice();
+    const bytes = graph.toModelProto();
+    const key = modelKey(graph, bytes, device);
+    if (options.profilePrefix !== undefined) {
+      return new NetworkSession(graph.name, graph.inputSpecs, await openSession(graph, bytes, key, device, options), undefined);
+    }
+    const liveKey = `${key}:${options.threads ?? ''}:${options.prepack ?? ''}:${options.cacheDir ?? ''}`;
+    let entry = live.get(liveKey);
+    if (!entry) {
+      entry = { session: openSession(graph, bytes, key, device, options), users: 0 };
+      live.set(liveKey, entry);
+      entry.session.catch(() => live.delete(liveKey));
+    }
+    entry.users++;
+    return new NetworkSession(graph.name, graph.inputSpecs, await entry.session, { key: liveKey, entry });
   }
 
   get inputNames(): readonly string[] {
@@ -73,6 +63,8 @@ export class NetworkSession {
   }
 
   async run(feeds: Record<string, Feed>): Promise<Record<string, Float32Tensor>> {
+    if (this.released) throw new KandinskyError(`${this.name}: session already released`);
+    checkFeeds(this.name, this.inputs, feeds);
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrt(this.name, name, t);
     const out = await this.session.run(ortFeeds);
@@ -89,27 +81,102 @@ export class NetworkSession {
     this.session.endProfiling();
   }
 
+  /** Gives the session back; onnxruntime frees it when its last user in this process has. */
   async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    if (!this.shared) return this.session.release();
+    const { key, entry } = this.shared;
+    if (--entry.users > 0) return;
+    live.delete(key);
     await this.session.release();
   }
 }
 
-function sessionOptions(graph: Graph, device: Device, o: SessionOptions): ort.InferenceSession.SessionOptions {
+async function openSession(graph: Graph, bytes: Uint8Array, key: string, device: Device, o: SessionOptions): Promise<ort.InferenceSession> {
+  const options = sessionOptions(graph, device, o);
+  const cacheDir = o.cacheDir === undefined ? defaultModelCacheDir() : o.cacheDir;
+  if (cacheDir !== null) {
+    const path = await optimisedModel(cacheDir, key, graph, bytes, configEntries(graph, {}), device).catch(() => undefined);
+    // A cached model that onnxruntime cannot open again is rebuilt from the graph.
+    if (path) return ort.InferenceSession.create(path, options).catch(() => ort.InferenceSession.create(bytes, options));
+  }
+  return ort.InferenceSession.create(bytes, options);
+}
+
+function configEntries(graph: Graph, o: SessionOptions): Record<string, string> {
   const session: Record<string, string> = {};
   // Weights are external data inside the checkpoint files; pointing onnxruntime at their real folder lets
   // it follow the Hugging Face cache's symlinks (which it otherwise refuses as escaping the model dir).
   if (graph.externalFolder) session.model_external_initializers_file_folder_path = graph.externalFolder;
   if (o.prepack === false) session.disable_prepacking = '1';
+  return session;
+}
+
+function sessionOptions(graph: Graph, device: Device, o: SessionOptions): ort.InferenceSession.SessionOptions {
   const options: ort.InferenceSession.SessionOptions = {
-    executionProviders: [PROVIDER_NAMES[device]],
+    executionProviders: [device],
     graphOptimizationLevel: 'all',
     interOpNumThreads: 1,
     executionMode: 'sequential',
-    extra: { session },
+    extra: { session: configEntries(graph, o) },
   };
   if (o.threads !== undefined) options.intraOpNumThreads = o.threads;
   if (o.profilePrefix !== undefined) Object.assign(options, { enableProfiling: true, profileFilePrefix: o.profilePrefix });
   return options;
+}
+
+const ELEMENT_OF: Record<ElementType, string> = { float32: 'float32', float16: 'float16', int64: 'int64', int32: 'int32', bool: 'bool' };
+
+function elementOf(t: Feed): string {
+  if (t.data instanceof Float32Array) return 'float32';
+  if (t.data instanceof BigInt64Array) return 'int64';
+  if (t.data instanceof Uint8Array) return 'bool';
+  if (t.data instanceof Int32Array) return 'int32';
+  return 'unknown';
+}
+
+/**
+ * Checks feeds against the graph's declared inputs: names, element types, ranks, fixed sizes, and that a
+ * symbolic size (batch, height...) means the same number in every input. Bad feeds get an InputError
+ * naming the input, not an onnxruntime failure.
+ */
+function checkFeeds(net: string, specs: Graph['inputSpecs'], feeds: Record<string, Feed>): void {
+  const symbols = new Map<string, { value: number; input: string }>();
+  for (const name of Object.keys(feeds)) {
+    if (!specs.some((s) => s.name === name)) {
+      throw new InputError(`${net}: unexpected input "${name}"; inputs are ${specs.map((s) => s.name).join(', ')}`);
+    }
+  }
+  for (const spec of specs) {
+    const t = feeds[spec.name];
+    if (!t) throw new InputError(`${net}: missing input "${spec.name}" ${describe(spec.dims)}`);
+    if (elementOf(t) !== ELEMENT_OF[spec.type]) {
+      throw new InputError(`${net}: input "${spec.name}" is ${elementOf(t)}, expected ${spec.type}`);
+    }
+    if (t.data.length !== numel(t.shape)) {
+      throw new InputError(`${net}: input "${spec.name}" has ${t.data.length} values for shape ${formatShape(t.shape)}`);
+    }
+    if (t.shape.length !== spec.dims.length) {
+      throw new InputError(`${net}: input "${spec.name}" has shape ${formatShape(t.shape)}, expected ${describe(spec.dims)}`);
+    }
+    spec.dims.forEach((d, i) => {
+      const got = t.shape[i];
+      if (typeof d === 'number') {
+        if (got !== d) throw new InputError(`${net}: input "${spec.name}" has shape ${formatShape(t.shape)}, expected ${describe(spec.dims)}`);
+        return;
+      }
+      const seen = symbols.get(d);
+      if (seen && seen.value !== got) {
+        throw new InputError(`${net}: input "${spec.name}" has ${d} = ${got} (shape ${formatShape(t.shape)}) but "${seen.input}" has ${d} = ${seen.value}`);
+      }
+      symbols.set(d, { value: got, input: spec.name });
+    });
+  }
+}
+
+function describe(dims: readonly Dim[]): string {
+  return `[${dims.join(', ')}]`;
 }
 
 function toOrt(net: string, name: string, t: Feed): ort.Tensor {

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { InputError, KandinskyError } from '../../src/errors.js';
+import { NETWORK_BUILDERS } from '../../src/nets/index.js';
+import { availableDevices, checkDevice, NetworkSession } from '../../src/onnx/index.js';
+import { tensor } from '../../src/tensor/index.js';
+import { loadCheckpoint, readComponentConfig } from '../../src/weights/index.js';
+import { modelsDir } from '../helpers/fixtures.js';
+
+const movq = join(modelsDir, 'kandinsky-2-2-decoder', 'movq');
+const unet = join(modelsDir, 'kandinsky-2-2-decoder', 'unet');
+const decoderGraph = () => NETWORK_BUILDERS.movq_decoder(readComponentConfig(movq), 'config.json', loadCheckpoint(movq));
+const latents = tensor(Float32Array.from({ length: 2 * 4 * 8 * 8 }, (_, i) => Math.cos(i)), [2, 4, 8, 8]);
+
+describe('NetworkSession', () => {
+  let cacheDir: string;
+  before(() => { cacheDir = mkdtempSync(join(tmpdir(), 'kandinsky-onnx-cache-')); });
+  after(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+  it('saves the optimised model once and reuses it, with the same outputs', async () => {
+    const fresh = await NetworkSession.create(decoderGraph(), { cacheDir: null });
+    const expected = (await fresh.run({ latents })).sample;
+    await fresh.release();
+
+    const first = await NetworkSession.create(decoderGraph(), { cacheDir });
+    const saved = readdirSync(cacheDir).filter((f) => f.endsWith('.onnx'));
+    assert.equal(saved.length, 1);
+    await first.release();
+    const second = await NetworkSession.create(decoderGraph(), { cacheDir });
+    assert.deepEqual(readdirSync(cacheDir).filter((f) => f.endsWith('.onnx')), saved);
+    assert.deepEqual((await second.run({ latents })).sample.data, expected.data);
+    await second.release();
+  });
+
+  it('does not cache a graph whose weights onnxruntime would copy (fp16 weights cast to float32)', async () => {
+    const dir = join(cacheDir, 'fp16');
+    const graph = NETWORK_BUILDERS.unet(readComponentConfig(unet), 'config.json', loadCheckpoint(unet, { variant: 'fp16' }));
+    const session = await NetworkSession.create(graph, { cacheDir: dir });
+    await session.release();
+    const files = readdirSync(dir);
+    assert.equal(files.filter((f) => f.endsWith('.onnx')).length, 0);
+    assert.equal(files.filter((f) => f.endsWith('.nocache')).length, 1);
+  });
+
+  it('writes nothing with the disk cache off', async () => {
+    const dir = join(cacheDir, 'off');
+    const before = process.env.KANDINSKY_CACHE;
+    process.env.KANDINSKY_CACHE = dir;
+    try {
+      const session = await NetworkSession.create(decoderGraph(), { cacheDir: null, threads: 1 });
+      await session.release();
+      assert.equal(existsSync(dir), false);
+      const cached = await NetworkSession.create(decoderGraph(), { threads: 1 });
+      await cached.release();
+      assert.equal(readdirSync(join(dir, 'onnx')).filter((f) => f.endsWith('.onnx')).length, 1, 'the default cache follows KANDINSKY_CACHE');
+    } finally {
+      if (before === undefined) delete process.env.KANDINSKY_CACHE;
+      else process.env.KANDINSKY_CACHE = before;
+    }
+  });
+
+  it('shares one onnxruntime session between users until the last one releases it', async () => {
+    const a = await NetworkSession.create(decoderGraph(), { cacheDir });
+    const b = await NetworkSession.create(decoderGraph(), { cacheDir });
+    await a.release();
+    assert.deepEqual((await b.run({ latents })).sample.shape, [2, 3, 64, 64]);
+    await b.release();
+    await assert.rejects(b.run({ latents }), /already released/);
+  });
+
+  it('refuses feeds that do not fit the graph, naming the input', async () => {
+    const s = await NetworkSession.create(decoderGraph(), { cacheDir });
+    await assert.rejects(s.run({}), (e: Error) => e instanceof InputError && /missing input "latents"/.test(e.message));
+    await assert.rejects(s.run({ latents, extra: latents }), /unexpected input "extra"/);
+    await assert.rejects(s.run({ latents: tensor(new Float32Array(4 * 8 * 8), [4, 8, 8]) }), /"latents" has shape \[4, 8, 8\], expected \[batch, 4, height, width\]/);
+    await assert.rejects(s.run({ latents: tensor(new Float32Array(2 * 3 * 8 * 8), [2, 3, 8, 8]) }), /expected \[batch, 4, height, width\]/);
+    await assert.rejects(s.run({ latents: tensor(new BigInt64Array(2 * 4 * 8 * 8), [2, 4, 8, 8]) }), /"latents" is int64, expected float32/);
+    await s.release();
+  });
+
+  it('refuses inputs that disagree on a shared size', async () => {
+    const graph = NETWORK_BUILDERS.unet(readComponentConfig(unet), 'config.json', loadCheckpoint(unet));
+    const s = await NetworkSession.create(graph, { cacheDir });
+    const feeds = {
+      sample: tensor(new Float32Array(2 * 4 * 8 * 8), [2, 4, 8, 8]),
+      timestep: tensor(new BigInt64Array([1n, 1n, 1n]), [3]),
+      image_embeds: tensor(new Float32Array(2 * 32), [2, 32]),
+    };
+    await assert.rejects(s.run(feeds), /"timestep" has batch = 3 .* but "sample" has batch = 2/);
+    await s.release();
+  });
+});
+
+describe('devices', () => {
+  it('always has the CPU', () => {
+    assert.ok(availableDevices().includes('cpu'));
+    assert.equal(checkDevice('cpu'), 'cpu');
+  });
+
+  it('explains an unknown or missing device', () => {
+    assert.throws(() => checkDevice('tpu'), (e: Error) => e instanceof KandinskyError && /unknown device "tpu"; choose one of cpu, cuda/.test(e.message));
+    if (!availableDevices().includes('cuda')) {
+      assert.throws(() => checkDevice('cuda'), /device "cuda" is not available .*ONNXRUNTIME_NODE_INSTALL=cuda12/);
+    }
+  });
+});
