@@ -3,7 +3,8 @@ import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeSync } fro
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Graph } from '../onnx/index.js';
-import { readSafetensors, type Checkpoint, type TensorInfo } from '../weights/index.js';
+import { numel } from '../tensor/index.js';
+import { encodeSafetensorsHeader, readSafetensors, type Checkpoint, type TensorInfo, type TensorLayout } from '../weights/index.js';
 
 export type BuildFn = (checkpoint: Checkpoint) => Graph;
 
@@ -36,6 +37,8 @@ export function randomCheckpoint(name: string, config: unknown, build: BuildFn):
   const dir = benchCacheDir();
   const path = join(dir, `${name}-${key}.safetensors`);
   if (!existsSync(path)) {
+    const bytes = [...shapes.values()].reduce((a, s) => a + s.reduce((x, y) => x * y, 1) * 4, 0);
+    process.stderr.write(`bench: writing random ${name} weights (${(bytes / 1e9).toFixed(2)} GB) to ${path}, once\n`);
     mkdirSync(dir, { recursive: true });
     writeRandomSafetensors(`${path}.partial`, shapes);
     renameSync(`${path}.partial`, path);
@@ -44,25 +47,14 @@ export function randomCheckpoint(name: string, config: unknown, build: BuildFn):
 }
 
 function writeRandomSafetensors(path: string, shapes: Map<string, number[]>): void {
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const [name, shape] of shapes) {
-    const bytes = shape.reduce((a, b) => a * b, 1) * 4;
-    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const layout = [...shapes].map(([name, shape]): TensorLayout => ({ name, dtype: 'F32', shape, byteLength: numel(shape) * 4 }));
   const fd = openSync(path, 'w');
   try {
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-    writeSync(fd, len);
-    writeSync(fd, json);
+    writeSync(fd, encodeSafetensorsHeader(layout));
     let seed = 0x9e3779b9;
     const chunk = new Float32Array(1 << 20);
     for (const [name, shape] of shapes) {
-      const n = shape.reduce((a, b) => a * b, 1);
+      const n = numel(shape);
       // Norm scales 1 and biases 0 (names ending in weight of rank 1 are norms); matrices uniform with
       // variance 1/fan_in, so activations stay in range through deep stacks.
       const isVector = shape.length === 1;
