@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { numel } from '../tensor/index.js';
 
 // FLOPs of one run, counted from onnxruntime's profile: every node event carries its input shapes, and
 // the networks' cost is in Conv, MatMul and Gemm (2 flops per multiply-add).
@@ -12,7 +13,6 @@ interface ProfileEvent {
 }
 
 const dimsOf = (entry: Record<string, number[]> | undefined): number[] => (entry ? Object.values(entry)[0] ?? [] : []);
-const product = (dims: number[]): number => dims.reduce((a, b) => a * b, 1);
 
 function nodeFlops(e: ProfileEvent): number {
   const op = e.args?.op_name ?? '';
@@ -21,14 +21,14 @@ function nodeFlops(e: ProfileEvent): number {
   if (!outs[0]) return 0;
   if (op === 'Conv' || op === 'FusedConv' || op === 'NchwcConv') {
     const w = ins[1];
-    return w ? 2 * product(outs[0]) * product(w.slice(1)) : 0;
+    return w ? 2 * numel(outs[0]) * numel(w.slice(1)) : 0;
   }
   const a = ins[0];
   if (!a) return 0;
   // Scores and weighted sum: 2 * (B*S*T*C) each for q [B, S, C] against k [B, T, C].
-  if (op === 'MultiHeadAttention') return ins[1] ? 4 * product(a) * ins[1][1] : 0;
+  if (op === 'MultiHeadAttention') return ins[1] ? 4 * numel(a) * ins[1][1] : 0;
   // Our Gemm and MatMul nodes never transpose A, so K is A's last dim.
-  if (op === 'Gemm' || op === 'MatMul' || op === 'FusedMatMul') return 2 * product(outs[0]) * a[a.length - 1];
+  if (op === 'Gemm' || op === 'MatMul' || op === 'FusedMatMul') return 2 * numel(outs[0]) * a[a.length - 1];
   return 0;
 }
 

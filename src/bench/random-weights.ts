@@ -37,7 +37,7 @@ export function randomCheckpoint(name: string, config: unknown, build: BuildFn):
   const dir = benchCacheDir();
   const path = join(dir, `${name}-${key}.safetensors`);
   if (!existsSync(path)) {
-    const bytes = [...shapes.values()].reduce((a, s) => a + s.reduce((x, y) => x * y, 1) * 4, 0);
+    const bytes = [...shapes.values()].reduce((a, s) => a + numel(s) * 4, 0);
     process.stderr.write(`bench: writing random ${name} weights (${(bytes / 1e9).toFixed(2)} GB) to ${path}, once\n`);
     mkdirSync(dir, { recursive: true });
     writeRandomSafetensors(`${path}.partial`, shapes);

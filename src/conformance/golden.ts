@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { formatShape, tensor, type Float32Tensor, type Int64Tensor, type Tensor } from '../tensor/index.js';
-import { readFloat32, readInt64, readSafetensors, type TensorInfo } from '../weights/index.js';
+import { isFloatDType, readFloat32, readInt64, readSafetensors, type TensorInfo } from '../weights/index.js';
 
 // A golden set in format kandinsky-golden/1 (fixtures/golden/README.md): a manifest of cases, each with
 // inputs and expected outputs stored as plain JSON, tensors in a per-case safetensors file, or PNG paths.
@@ -73,7 +73,7 @@ export class CaseData {
     if (typeof key !== 'string') throw new ConfigError(`case ${this.c.name}: expected {"tensor": ...}, got ${JSON.stringify(value)}`);
     const info = this.stored.get(key);
     if (!info) throw new ConfigError(`case ${this.c.name}: tensor "${key}" not in ${this.c.tensors}`);
-    return ['F32', 'F16', 'BF16', 'F64'].includes(info.dtype) ? tensor(readFloat32(info), info.shape) : tensor(readInt64(info), info.shape);
+    return isFloatDType(info.dtype) ? tensor(readFloat32(info), info.shape) : tensor(readInt64(info), info.shape);
   }
 
   floatInput(name: string): Float32Tensor {

@@ -1,15 +1,11 @@
-import { WeightsError } from '../errors.js';
 import { Graph, type Value, Weights } from '../onnx/index.js';
-import { formatShape } from '../tensor/index.js';
-import { readFloat32, type Checkpoint } from '../weights/index.js';
+import { checkpointTensor, readFloat32, type Checkpoint } from '../weights/index.js';
 import { causalMask } from './causal-mask.js';
 import { ConfigFields } from './config-fields.js';
-import { timestepProjection } from './timesteps.js';
+import { timestepEmbedding, timestepProjection, type TimeEmbedActivation } from './timesteps.js';
 
 // diffusers' PriorTransformer (kandinsky-2.2-architecture.md §2.3, §3.5): the Kandinsky / unCLIP form, with
 // projected text states and a "prd" token.
-
-export type TimeEmbedActivation = 'silu' | 'swish' | 'gelu';
 
 export interface PriorTransformerConfig {
   readonly numAttentionHeads: number;
@@ -76,7 +72,8 @@ export function buildPriorTransformer(config: PriorTransformerConfig, checkpoint
   const encoderHiddenStates = g.input('encoder_hidden_states', 'float32', ['batch', c.numEmbeddings, c.embeddingDim]);
   const attentionMask = g.input('attention_mask', 'bool', ['batch', c.numEmbeddings]);
 
-  const time = timestepEmbedding(g, w.sub('time_embedding'), timestepProjection(g, timestep, d, { flipSinToCos: true, downscaleFreqShift: 0 }), c);
+  const projected = timestepProjection(g, timestep, d, { flipSinToCos: true, downscaleFreqShift: 0 });
+  const time = timestepEmbedding(g, w.sub('time_embedding'), projected, { inChannels: d, timeEmbedDim: c.timeEmbedDim, outDim: d, act: c.timeEmbedActFn });
   const normedProj = c.embeddingProjNormType ? w.layerNorm(projEmbedding, 'embedding_proj_norm', c.embeddingProjDim, LAYER_NORM_EPS) : projEmbedding;
   const tokenOf = (x: Value) => g.unsqueeze(x, [1]);
   const prdShape = g.concat([g.shape(hiddenStates, 0, 1), g.ints([1, d])], 0);
@@ -106,13 +103,6 @@ function innerDim(c: PriorTransformerConfig): number {
 
 function sequenceLength(c: PriorTransformerConfig): number {
   return c.numEmbeddings + c.additionalEmbeddings;
-}
-
-/** diffusers' TimestepEmbedding: linear_1, activation, linear_2. */
-function timestepEmbedding(g: Graph, w: Weights, x: Value, c: PriorTransformerConfig): Value {
-  const d = innerDim(c);
-  const h = w.linear(x, 'linear_1', d, c.timeEmbedDim);
-  return w.linear(c.timeEmbedActFn === 'gelu' ? g.gelu(h) : g.silu(h), 'linear_2', c.timeEmbedDim, d);
 }
 
 /**
@@ -155,14 +145,6 @@ export interface ClipStatistics {
  * embedding with `x * clip_std + clip_mean`, once, after the last step (§3.5).
  */
 export function readClipStatistics(checkpoint: Checkpoint, config: PriorTransformerConfig): ClipStatistics {
-  const read = (name: string): Float32Array => {
-    const shape = [1, config.clipEmbedDim];
-    const info = checkpoint.tensors.get(name);
-    if (!info) throw new WeightsError(`${checkpoint.source}: weight "${name}" ${formatShape(shape)} is missing from the checkpoint`);
-    if (info.shape.length !== 2 || info.shape[0] !== 1 || info.shape[1] !== config.clipEmbedDim) {
-      throw new WeightsError(`${info.file}: weight "${name}" has shape ${formatShape(info.shape)}, the config implies ${formatShape(shape)}`);
-    }
-    return readFloat32(info);
-  };
+  const read = (name: string) => readFloat32(checkpointTensor(checkpoint, name, [1, config.clipEmbedDim]));
   return { clipMean: read('clip_mean'), clipStd: read('clip_std') };
 }

@@ -1,7 +1,7 @@
-import type { Graph, Value } from '../onnx/index.js';
+import type { Graph, Value, Weights } from '../onnx/index.js';
 import { fmaf32 } from '../random/index.js';
 
-// diffusers' Timesteps / get_timestep_embedding (kandinsky-2.2-architecture.md §3.5).
+// diffusers' Timesteps / get_timestep_embedding and TimestepEmbedding (kandinsky-2.2-architecture.md §3.5).
 
 export interface TimestepsOptions {
   /** Put the cosines first (diffusers' flip_sin_to_cos). */
@@ -20,6 +20,22 @@ export function timestepProjection(g: Graph, timestep: Value, dim: number, o: Ti
   const [sin, cos] = [g.sin(args), g.cos(args)];
   const emb = g.concat(o.flipSinToCos ? [cos, sin] : [sin, cos], 1);
   return dim % 2 ? g.pad(emb, [0, 0, 0, 1]) : emb;
+}
+
+export type TimeEmbedActivation = 'silu' | 'swish' | 'gelu';
+
+export interface TimestepEmbeddingOptions {
+  readonly inChannels: number;
+  readonly timeEmbedDim: number;
+  /** linear_2's width; `timeEmbedDim` when absent, as in diffusers. */
+  readonly outDim?: number;
+  readonly act: TimeEmbedActivation;
+}
+
+/** diffusers' TimestepEmbedding: linear_1, activation, linear_2 (the UNet's and the prior's `time_embedding`). */
+export function timestepEmbedding(g: Graph, w: Weights, x: Value, o: TimestepEmbeddingOptions): Value {
+  const h = w.linear(x, 'linear_1', o.inChannels, o.timeEmbedDim);
+  return w.linear(o.act === 'gelu' ? g.gelu(h) : g.silu(h), 'linear_2', o.timeEmbedDim, o.outDim ?? o.timeEmbedDim);
 }
 
 /** torch, in float32: exponent = f32(-ln 10000) * j, divided by (half - shift), then exp. */

@@ -1,4 +1,3 @@
-import { ConfigError } from '../errors.js';
 import { ConfigFields } from './config-fields.js';
 
 // The config.json of a diffusers UNet2DConditionModel, narrowed to what Kandinsky 2.2's decoders use
@@ -39,7 +38,6 @@ export interface UNet2DConditionModelConfig {
 
 export function parseUNet2DConditionModelConfig(json: Record<string, unknown>, source: string): UNet2DConditionModelConfig {
   const f = new ConfigFields(json, source);
-  const extra = new ExtraFields(json, source);
   // Options whose other values build a different network (other embeddings, activations, block wiring).
   f.oneOf('act_fn', ['silu'], 'silu');
   f.oneOf('resnet_time_scale_shift', ['scale_shift'], 'default');
@@ -51,7 +49,7 @@ export function parseUNet2DConditionModelConfig(json: Record<string, unknown>, s
     f.oneOf(key, [null], null);
   }
   for (const key of ['center_input_sample', 'class_embeddings_concat', 'resnet_skip_time_act', 'only_cross_attention', 'dual_cross_attention', 'mid_block_only_cross_attention']) {
-    extra.falseOnly(key);
+    f.exactly(key, false, false);
   }
   f.exactly('resnet_out_scale_factor', 1, 1);
   f.exactly('mid_block_scale_factor', 1, 1);
@@ -59,16 +57,16 @@ export function parseUNet2DConditionModelConfig(json: Record<string, unknown>, s
   // downsample_padding, addition_embed_type_num_heads, ...), sample_size, dropout (training only) and
   // upcast_attention (changes fp16 runs only).
 
-  const blockOutChannels = extra.ints('block_out_channels', [320, 640, 1280, 1280]);
+  const blockOutChannels = f.ints('block_out_channels', [320, 640, 1280, 1280]);
   const n = blockOutChannels.length;
-  const downBlockTypes = extra.blockTypes('down_block_types', DOWN_BLOCK_TYPES, ['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'], n);
-  const upBlockTypes = extra.blockTypes('up_block_types', UP_BLOCK_TYPES, ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'], n);
+  const downBlockTypes = f.blockTypes('down_block_types', DOWN_BLOCK_TYPES, ['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'], n);
+  const upBlockTypes = f.blockTypes('up_block_types', UP_BLOCK_TYPES, ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'], n);
   const normNumGroups = f.int('norm_num_groups', 32);
   blockOutChannels.forEach((ch, i) => {
     f.require(ch % normNumGroups === 0, `field "block_out_channels" [${i}] = ${ch} is not a multiple of "norm_num_groups" ${normNumGroups}`);
   });
 
-  const attentionHeadDim = extra.perBlock('attention_head_dim', 8, n);
+  const attentionHeadDim = f.perBlock('attention_head_dim', 8, n);
   // Down block i and up block i both use entry i (diffusers does not reverse it), the mid block the last.
   const splitsIntoHeads = (channels: number, i: number, where: string) =>
     f.require(channels % attentionHeadDim[i] === 0, `field "attention_head_dim" [${i}] = ${attentionHeadDim[i]} does not divide the ${channels} channels of ${where}`);
@@ -95,7 +93,7 @@ export function parseUNet2DConditionModelConfig(json: Record<string, unknown>, s
     inChannels,
     outChannels: f.int('out_channels', 4),
     blockOutChannels,
-    layersPerBlock: extra.perBlock('layers_per_block', 2, n),
+    layersPerBlock: f.perBlock('layers_per_block', 2, n),
     downBlockTypes,
     upBlockTypes,
     attentionHeadDim,
@@ -104,67 +102,10 @@ export function parseUNet2DConditionModelConfig(json: Record<string, unknown>, s
     additionEmbedType,
     normNumGroups,
     normEps: f.positive('norm_eps', 1e-5),
-    flipSinToCos: extra.bool('flip_sin_to_cos', true),
+    flipSinToCos: f.bool('flip_sin_to_cos', true),
     freqShift: f.integer('freq_shift', 0),
     timeEmbedDim: f.int('time_embedding_dim', 4 * blockOutChannels[0]),
     convInKernel: kernel('conv_in_kernel'),
     convOutKernel: kernel('conv_out_kernel'),
   };
-}
-
-/** The readers ConfigFields lacks (lists, per-block values, booleans), with its conventions and messages. */
-class ExtraFields {
-  constructor(
-    private readonly json: Record<string, unknown>,
-    private readonly source: string,
-  ) {}
-
-  ints(key: string, fallback: readonly number[]): number[] {
-    const v = this.value(key, fallback);
-    if (!Array.isArray(v) || v.length === 0 || !v.every(isPositiveInt)) throw this.error(key, v, 'a non-empty list of positive integers');
-    return v as number[];
-  }
-
-  /** One positive integer for every block, or a list with one per block. */
-  perBlock(key: string, fallback: number, blocks: number): number[] {
-    const v = this.value(key, fallback);
-    if (isPositiveInt(v)) return new Array<number>(blocks).fill(v);
-    if (Array.isArray(v) && v.length === blocks && v.every(isPositiveInt)) return v as number[];
-    throw this.error(key, v, `a positive integer or a list of ${blocks} (one per block)`);
-  }
-
-  blockTypes<T extends string>(key: string, supported: readonly T[], fallback: readonly string[], blocks: number): T[] {
-    const v = this.value(key, fallback);
-    if (!Array.isArray(v) || v.length !== blocks) throw this.error(key, v, `a list of ${blocks} block types (one per "block_out_channels" entry)`);
-    v.forEach((type, i) => {
-      if (!supported.includes(type as T)) {
-        throw new ConfigError(`${this.source}: field "${key}" [${i}] is ${JSON.stringify(type)}, an unsupported block type; supported: ${supported.join(', ')}`);
-      }
-    });
-    return v as T[];
-  }
-
-  bool(key: string, fallback: boolean): boolean {
-    const v = this.value(key, fallback);
-    if (typeof v !== 'boolean') throw this.error(key, v, 'true or false');
-    return v;
-  }
-
-  /** An option that must be off for the network as built here. */
-  falseOnly(key: string): void {
-    if (this.value(key, false) !== false) throw this.error(key, this.json[key], 'false (the only value supported)');
-  }
-
-  private value(key: string, fallback: unknown): unknown {
-    const v = this.json[key];
-    return v === undefined || v === null ? fallback : v;
-  }
-
-  private error(key: string, value: unknown, expected: string): ConfigError {
-    return new ConfigError(`${this.source}: field "${key}" is ${JSON.stringify(value)}, expected ${expected}`);
-  }
-}
-
-function isPositiveInt(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v > 0;
 }

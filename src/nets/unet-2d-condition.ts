@@ -1,6 +1,6 @@
 import { Graph, type Value, Weights } from '../onnx/index.js';
 import type { Checkpoint } from '../weights/index.js';
-import { timestepProjection } from './timesteps.js';
+import { timestepEmbedding, timestepProjection } from './timesteps.js';
 import { HINT_CHANNELS, type DownBlockType, type UNet2DConditionModelConfig, type UpBlockType } from './unet-2d-condition-config.js';
 
 // diffusers UNet2DConditionModel in the forms Kandinsky 2.2 ships (decoder, decoder-inpaint, controlnet-depth):
@@ -49,7 +49,7 @@ export function buildUNet2DConditionModel(c: UNet2DConditionModelConfig, checkpo
 
   const base = c.blockOutChannels[0];
   const tEmb = timestepProjection(g, timestep, base, { flipSinToCos: c.flipSinToCos, downscaleFreqShift: c.freqShift });
-  let emb = timestepEmbedding(g, w.sub('time_embedding'), tEmb, base, c.timeEmbedDim);
+  let emb = timestepEmbedding(g, w.sub('time_embedding'), tEmb, { inChannels: base, timeEmbedDim: c.timeEmbedDim, act: 'silu' });
   emb = g.add(emb, imageTimeEmbedding(w.sub('add_embedding'), imageEmbeds, c.encoderHidDim, c.timeEmbedDim));
   const tokens = imageProjection(g, w.sub('encoder_hid_proj'), imageEmbeds, c.encoderHidDim, c.crossAttentionDim);
   const ctx: Context = { g, c, tembAct: g.silu(emb), tokens };
@@ -98,12 +98,6 @@ export function buildUNet2DConditionModel(c: UNet2DConditionModelConfig, checkpo
 }
 
 // ---- embeddings (3.6.1) ----
-
-/** diffusers `TimestepEmbedding` with act_fn silu and no post-activation. */
-function timestepEmbedding(g: Graph, w: Weights, tEmb: Value, inDim: number, timeEmbedDim: number): Value {
-  const h = g.silu(w.linear(tEmb, 'linear_1', inDim, timeEmbedDim));
-  return w.linear(h, 'linear_2', timeEmbedDim, timeEmbedDim);
-}
 
 /** `ImageTimeEmbedding` (and the image half of `ImageHintTimeEmbedding`): LayerNorm(Linear(image_embeds)). */
 function imageTimeEmbedding(w: Weights, imageEmbeds: Value, embedDim: number, timeEmbedDim: number): Value {

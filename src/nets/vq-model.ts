@@ -1,6 +1,6 @@
-import { ConfigError } from '../errors.js';
 import { Graph, type Value, Weights } from '../onnx/index.js';
 import type { Checkpoint } from '../weights/index.js';
+import { ConfigFields } from './config-fields.js';
 
 // VQModel (MoVQ) as diffusers builds it for Kandinsky 2.2: models/autoencoders/vq_model.py with the
 // Encoder/Decoder/VectorQuantizer of vae.py. Architecture doc §2.5 (keys) and §3.7 (forward).
@@ -30,43 +30,35 @@ export interface VQModelConfig {
 
 /** Reads a VQModel config.json, filling diffusers' defaults; refuses what these graphs do not build. */
 export function parseVQModelConfig(json: Record<string, unknown>, source: string): VQModelConfig {
-  const field = new ConfigFields(json, source);
-  const latentChannels = field.int('latent_channels', 3);
-  const blockOutChannels = field.ints('block_out_channels', [64]);
-  const downBlockTypes = field.names('down_block_types', DOWN_BLOCK_TYPES, ['DownEncoderBlock2D']);
-  const upBlockTypes = field.names('up_block_types', UP_BLOCK_TYPES, ['UpDecoderBlock2D']);
-  const normNumGroups = field.int('norm_num_groups', 32);
-  field.oneOf('norm_type', ['spatial'], 'group');
-  field.oneOf('act_fn', ['silu', 'swish'], 'silu');
+  const f = new ConfigFields(json, source);
+  const latentChannels = f.int('latent_channels', 3);
+  const blockOutChannels = f.ints('block_out_channels', [64]);
+  const n = blockOutChannels.length;
+  const downBlockTypes = f.blockTypes('down_block_types', DOWN_BLOCK_TYPES, ['DownEncoderBlock2D'], n);
+  const upBlockTypes = f.blockTypes('up_block_types', UP_BLOCK_TYPES, ['UpDecoderBlock2D'], n);
+  const normNumGroups = f.int('norm_num_groups', 32);
+  f.oneOf('norm_type', ['spatial'], 'group');
+  f.oneOf('act_fn', ['silu', 'swish'], 'silu');
   // With lookup_from_codebook, decode(force_not_quantize=True) takes codebook indices instead of latents.
-  field.oneOf('lookup_from_codebook', [false], false);
+  f.exactly('lookup_from_codebook', false, false);
   // The decoder's SpatialNorms are conditioned on the quantized latents through convs sized for latent_channels.
-  field.oneOf('vq_embed_dim', [latentChannels, null], null);
+  f.oneOf('vq_embed_dim', [latentChannels, null], null);
 
-  if (downBlockTypes.length !== blockOutChannels.length || upBlockTypes.length !== blockOutChannels.length) {
-    throw new ConfigError(
-      `${source}: "down_block_types" (${downBlockTypes.length} entries), "up_block_types" (${upBlockTypes.length}) and "block_out_channels" (${blockOutChannels.length}) must have the same length`,
-    );
-  }
-  for (const c of blockOutChannels) {
-    if (c % normNumGroups !== 0) {
-      throw new ConfigError(`${source}: "block_out_channels" entry ${c} is not divisible by "norm_num_groups" ${normNumGroups}`);
-    }
-    if (c % SPATIAL_NORM_GROUPS !== 0) {
-      throw new ConfigError(`${source}: "block_out_channels" entry ${c} is not a multiple of 32, which the decoder's SpatialNorm (32 groups) needs`);
-    }
-  }
+  blockOutChannels.forEach((ch, i) => {
+    f.require(ch % normNumGroups === 0, `field "block_out_channels" [${i}] = ${ch} is not a multiple of "norm_num_groups" ${normNumGroups}`);
+    f.require(ch % SPATIAL_NORM_GROUPS === 0, `field "block_out_channels" [${i}] = ${ch} is not a multiple of 32, which the decoder's SpatialNorm (32 groups) needs`);
+  });
   return {
-    inChannels: field.int('in_channels', 3),
-    outChannels: field.int('out_channels', 3),
+    inChannels: f.int('in_channels', 3),
+    outChannels: f.int('out_channels', 3),
     latentChannels,
-    numVqEmbeddings: field.int('num_vq_embeddings', 256),
+    numVqEmbeddings: f.int('num_vq_embeddings', 256),
     blockOutChannels,
     downBlockTypes,
     upBlockTypes,
-    layersPerBlock: field.int('layers_per_block', 1),
+    layersPerBlock: f.int('layers_per_block', 1),
     normNumGroups,
-    midBlockAddAttention: field.bool('mid_block_add_attention', true),
+    midBlockAddAttention: f.bool('mid_block_add_attention', true),
   };
 }
 
@@ -261,56 +253,4 @@ function vectorQuantize(g: Graph, w: Weights, z: Value, c: VQModelConfig): Value
   const nearest = g.gather(codebook, g.op('ArgMin', [distances], { axis: 1, keepdims: 0 }));
   const quantized = g.add(flat, g.sub(nearest, flat));
   return g.transpose(g.reshapeTo(quantized, g.shape(pixels)), [0, 3, 1, 2]);
-}
-
-/** Typed reads of config.json fields: absent -> the diffusers default; wrong -> ConfigError naming file and field. */
-class ConfigFields {
-  constructor(
-    private readonly json: Record<string, unknown>,
-    private readonly source: string,
-  ) {}
-
-  int(key: string, fallback: number): number {
-    const v = this.json[key] ?? fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw this.error(key, v, 'a positive integer');
-    return v;
-  }
-
-  ints(key: string, fallback: readonly number[]): number[] {
-    const v = this.json[key] ?? fallback;
-    if (!Array.isArray(v) || v.length === 0 || !v.every((n) => typeof n === 'number' && Number.isInteger(n) && n > 0)) {
-      throw this.error(key, v, 'a non-empty list of positive integers');
-    }
-    return v as number[];
-  }
-
-  bool(key: string, fallback: boolean): boolean {
-    const v = this.json[key] ?? fallback;
-    if (typeof v !== 'boolean') throw this.error(key, v, 'true or false');
-    return v;
-  }
-
-  names<T extends string>(key: string, supported: readonly T[], fallback: readonly T[]): T[] {
-    const v = this.json[key] ?? fallback;
-    if (!Array.isArray(v) || v.length === 0) throw this.error(key, v, `a non-empty list of ${supported.join(' / ')}`);
-    for (const name of v) {
-      if (!supported.includes(name as T)) {
-        throw new ConfigError(`${this.source}: "${key}" has unsupported block type ${JSON.stringify(name)}; supported: ${supported.join(', ')}`);
-      }
-    }
-    return v as T[];
-  }
-
-  /** A field whose value must be one of a few (absent keys take the diffusers default, which may itself be refused). */
-  oneOf(key: string, supported: readonly unknown[], fallback: unknown): void {
-    const v = key in this.json ? this.json[key] : fallback;
-    if (!supported.includes(v)) {
-      const shown = key in this.json ? JSON.stringify(v) : `${JSON.stringify(v)} (the default when absent)`;
-      throw new ConfigError(`${this.source}: "${key}" is ${shown}; supported: ${supported.map((s) => JSON.stringify(s)).join(', ')}`);
-    }
-  }
-
-  private error(key: string, value: unknown, expected: string): ConfigError {
-    return new ConfigError(`${this.source}: "${key}" is ${JSON.stringify(value)}, expected ${expected}`);
-  }
 }

@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { InputError, KandinskyError } from '../errors.js';
 import { formatShape, numel, tensor, type Float32Tensor, type Tensor } from '../tensor/index.js';
 import { checkDevice, defaultDevice, type Device } from './devices.js';
-import type { Dim, ElementType, Graph } from './graph.js';
+import type { ElementType, Graph } from './graph.js';
 import { defaultModelCacheDir, modelKey, optimisedModel } from './model-cache.js';
 
 export interface SessionOptions {
@@ -150,7 +150,7 @@ function checkFeeds(net: string, specs: Graph['inputSpecs'], feeds: Record<strin
   }
   for (const spec of specs) {
     const t = feeds[spec.name];
-    if (!t) throw new InputError(`${net}: missing input "${spec.name}" ${describe(spec.dims)}`);
+    if (!t) throw new InputError(`${net}: missing input "${spec.name}" ${formatShape(spec.dims)}`);
     if (elementOf(t) !== ELEMENT_OF[spec.type]) {
       throw new InputError(`${net}: input "${spec.name}" is ${elementOf(t)}, expected ${spec.type}`);
     }
@@ -158,12 +158,12 @@ function checkFeeds(net: string, specs: Graph['inputSpecs'], feeds: Record<strin
       throw new InputError(`${net}: input "${spec.name}" has ${t.data.length} values for shape ${formatShape(t.shape)}`);
     }
     if (t.shape.length !== spec.dims.length) {
-      throw new InputError(`${net}: input "${spec.name}" has shape ${formatShape(t.shape)}, expected ${describe(spec.dims)}`);
+      throw new InputError(`${net}: input "${spec.name}" has shape ${formatShape(t.shape)}, expected ${formatShape(spec.dims)}`);
     }
     spec.dims.forEach((d, i) => {
       const got = t.shape[i];
       if (typeof d === 'number') {
-        if (got !== d) throw new InputError(`${net}: input "${spec.name}" has shape ${formatShape(t.shape)}, expected ${describe(spec.dims)}`);
+        if (got !== d) throw new InputError(`${net}: input "${spec.name}" has shape ${formatShape(t.shape)}, expected ${formatShape(spec.dims)}`);
         return;
       }
       const seen = symbols.get(d);
@@ -173,10 +173,6 @@ function checkFeeds(net: string, specs: Graph['inputSpecs'], feeds: Record<strin
       symbols.set(d, { value: got, input: spec.name });
     });
   }
-}
-
-function describe(dims: readonly Dim[]): string {
-  return `[${dims.join(', ')}]`;
 }
 
 function toOrt(net: string, name: string, t: Feed): ort.Tensor {

@@ -1,11 +1,10 @@
 import { WeightsError } from '../errors.js';
-import { formatShape } from '../tensor/index.js';
-import type { Checkpoint } from '../weights/index.js';
+import { checkpointTensor, isFloatDType, type Checkpoint } from '../weights/index.js';
 import type { Graph, Value } from './graph.js';
 
 /**
- * A network's view of its checkpoint while its graph is built: `at(name, shape)` is the one place that
- * checks a weight exists with the shape the config implies, and says which file and tensor are wrong.
+ * A network's view of its checkpoint while its graph is built: `at(name, shape)` declares a weight once
+ * checkpointTensor has checked it exists with the shape the config implies, and checks it is floating-point.
  */
 export class Weights {
   constructor(
@@ -24,16 +23,8 @@ export class Weights {
 
   at(name: string, shape: readonly number[]): Value {
     const key = this.key(name);
-    const info = this.checkpoint.tensors.get(key) ?? this.checkpoint.synthesize?.(key, shape);
-    if (!info) {
-      throw new WeightsError(`${this.checkpoint.source}: weight "${key}" ${formatShape(shape)} is missing from the checkpoint`);
-    }
-    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
-      throw new WeightsError(
-        `${info.file}: weight "${key}" has shape ${formatShape(info.shape)}, the config implies ${formatShape(shape)}`,
-      );
-    }
-    if (!['F32', 'F16', 'BF16', 'F64'].includes(info.dtype)) {
+    const info = checkpointTensor(this.checkpoint, key, shape);
+    if (!isFloatDType(info.dtype)) {
       throw new WeightsError(`${info.file}: weight "${key}" is ${info.dtype}, expected a floating-point tensor`);
     }
     return this.graph.weight(info);

@@ -15,7 +15,7 @@ export function numel(shape: readonly number[]): number {
 
 export function tensor<D extends TensorData>(data: D, shape: readonly number[]): Tensor<D> {
   if (data.length !== numel(shape)) {
-    throw new RangeError(`tensor: ${data.length} values do not fill shape [${shape.join(', ')}]`);
+    throw new RangeError(`tensor: ${data.length} values do not fill shape ${formatShape(shape)}`);
   }
   return { data, shape: [...shape] };
 }
@@ -24,6 +24,7 @@ export function zeros(shape: readonly number[]): Float32Tensor {
   return tensor(new Float32Array(numel(shape)), shape);
 }
 
-export function formatShape(shape: readonly number[]): string {
+/** `[2, 4, height]`, for messages: symbolic dimensions (of graph inputs) print as their names. */
+export function formatShape(shape: readonly (number | string)[]): string {
   return `[${shape.join(', ')}]`;
 }

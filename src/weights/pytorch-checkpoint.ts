@@ -1,8 +1,10 @@
 import { closeSync, fstatSync, openSync, realpathSync } from 'node:fs';
 import { WeightsError } from '../errors.js';
+import { numel } from '../tensor/index.js';
+import { readExactly } from './file-read.js';
 import { unpickle } from './pickle.js';
 import { BYTES_PER_ELEMENT, type TensorInfo, type WeightDType } from './tensor-info.js';
-import { readBytes, readZipDirectory, storedEntryOffset, type ZipEntry } from './zip.js';
+import { readZipDirectory, storedEntryOffset, type ZipEntry } from './zip.js';
 
 // torch.save (zip format, torch >= 1.6; torch/serialization.py) writes a zip whose entries share one
 // top folder, `<archive>/`: `data.pkl` pickles the state dict; each storage is pickled as the
@@ -122,7 +124,7 @@ interface Archive {
 }
 
 function readEntry(archive: Archive, entry: ZipEntry): Buffer {
-  return readBytes(archive.fd, entry.uncompressedSize, storedEntryOffset(archive.fd, archive.size, archive.path, entry), archive.path);
+  return readExactly(archive.fd, entry.uncompressedSize, storedEntryOffset(archive.fd, archive.size, archive.path, entry), archive.path);
 }
 
 /** torch >= 2.1 records the byte order of the machine that saved; the data are raw memory. */
@@ -181,11 +183,11 @@ function isContiguous(shape: readonly number[], stride: readonly number[]): bool
 
 /** Copies a strided view into a dense row-major buffer; `span` starts at the view's first element. */
 function gather(span: Uint8Array, shape: readonly number[], stride: readonly number[], itemsize: number): Uint8Array {
-  const numel = shape.reduce((a, b) => a * b, 1);
-  const out = new Uint8Array(numel * itemsize);
+  const elements = numel(shape);
+  const out = new Uint8Array(elements * itemsize);
   const index = shape.map(() => 0);
   let source = 0;
-  for (let i = 0; i < numel; i++) {
+  for (let i = 0; i < elements; i++) {
     out.set(span.subarray(source * itemsize, (source + 1) * itemsize), i * itemsize);
     for (let d = shape.length - 1; d >= 0; d--) {
       index[d]++;
@@ -209,23 +211,23 @@ function toTensorInfo(archive: Archive, file: string, locate: ReturnType<typeof 
   }
   const { dtype } = storage;
   const itemsize = BYTES_PER_ELEMENT[dtype];
-  const numel = shape.reduce((a, b) => a * b, 1);
+  const elements = numel(shape);
   const start = locate(storage, name) + storageOffset * itemsize;
-  const info = { name, dtype, shape: [...shape], file, offset: start, byteLength: numel * itemsize };
-  if (numel === 0) return info;
+  const info = { name, dtype, shape: [...shape], file, offset: start, byteLength: elements * itemsize };
+  if (elements === 0) return info;
   const last = storageOffset + shape.reduce((sum, n, d) => sum + (n - 1) * stride[d], 0);
   if (last >= storage.numel) {
     throw new WeightsError(`${where} reaches element ${last} of storage "${storage.key}", which has ${storage.numel} elements`);
   }
   if (isContiguous(shape, stride)) return info;
-  const span = readBytes(archive.fd, (last + 1 - storageOffset) * itemsize, start, archive.path);
+  const span = readExactly(archive.fd, (last + 1 - storageOffset) * itemsize, start, archive.path);
   return { ...info, data: gather(span, shape, stride, itemsize) };
 }
 
 function refuseLegacy(fd: number, size: number, path: string): void {
   if (size === 0) throw new WeightsError(`${path}: empty file, not a PyTorch checkpoint`);
   // A legacy torch.save file is a bare pickle stream: it starts with the PROTO opcode.
-  if (readBytes(fd, 1, 0, path)[0] === 0x80) throw new WeightsError(`${path}: ${LEGACY_MESSAGE}`);
+  if (readExactly(fd, 1, 0, path)[0] === 0x80) throw new WeightsError(`${path}: ${LEGACY_MESSAGE}`);
 }
 
 /**

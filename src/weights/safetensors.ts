@@ -1,5 +1,7 @@
-import { closeSync, fstatSync, openSync, readSync, realpathSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, realpathSync, writeFileSync } from 'node:fs';
 import { WeightsError } from '../errors.js';
+import { formatShape, numel } from '../tensor/index.js';
+import { readExactly } from './file-read.js';
 import { BYTES_PER_ELEMENT, type TensorInfo, type WeightDType } from './tensor-info.js';
 
 // Format: 8-byte little-endian header length N, N bytes of JSON, then the data section.
@@ -10,17 +12,6 @@ export interface SafetensorsFile {
   readonly path: string;
   readonly tensors: TensorInfo[];
   readonly metadata: Record<string, string>;
-}
-
-function readExactly(fd: number, length: number, position: number): Buffer {
-  const buf = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done === length ? buf : buf.subarray(0, done);
 }
 
 /** Reads and validates the header of a safetensors file; the tensor bytes stay on disk. */
@@ -35,16 +26,17 @@ export function readSafetensors(path: string): SafetensorsFile {
   try {
     const size = fstatSync(fd).size;
     if (size < 8) throw new WeightsError(`${path}: truncated safetensors file (${size} bytes, no header length)`);
-    const headerLen = Number(readExactly(fd, 8, 0).readBigUInt64LE(0));
+    const headerLen = Number(readExactly(fd, 8, 0, path).readBigUInt64LE(0));
     if (headerLen > MAX_HEADER_BYTES) {
       throw new WeightsError(`${path}: not a safetensors file (header length ${headerLen} is implausible)`);
     }
     if (8 + headerLen > size) {
       throw new WeightsError(`${path}: truncated safetensors file (header of ${headerLen} bytes, file has ${size})`);
     }
+    const headerBytes = readExactly(fd, headerLen, 8, path);
     let header: Record<string, unknown>;
     try {
-      header = JSON.parse(readExactly(fd, headerLen, 8).toString('utf8'));
+      header = JSON.parse(headerBytes.toString('utf8'));
     } catch (err) {
       throw new WeightsError(`${path}: malformed safetensors header (${(err as Error).message})`);
     }
@@ -83,10 +75,10 @@ function parseEntry(path: string, real: string, name: string, entry: unknown, da
     throw new WeightsError(`${where} has malformed data_offsets ${JSON.stringify(offs)}`);
   }
   const shape = e.shape as number[];
-  const expected = shape.reduce((a, b) => a * b, 1) * BYTES_PER_ELEMENT[dtype];
+  const expected = numel(shape) * BYTES_PER_ELEMENT[dtype];
   const [begin, end] = offs as [number, number];
   if (end - begin !== expected) {
-    throw new WeightsError(`${where}: data_offsets span ${end - begin} bytes, ${dtype} [${shape.join(', ')}] needs ${expected}`);
+    throw new WeightsError(`${where}: data_offsets span ${end - begin} bytes, ${dtype} ${formatShape(shape)} needs ${expected}`);
   }
   if (end > dataSize) {
     throw new WeightsError(`${where} ends at byte ${end} of the data section, which has only ${dataSize} bytes (truncated file?)`);
@@ -99,10 +91,7 @@ export function readTensorBytes(info: TensorInfo): Uint8Array {
   if (info.data) return info.data;
   const fd = openSync(info.file, 'r');
   try {
-    const buf = readExactly(fd, info.byteLength, info.offset);
-    if (buf.length !== info.byteLength) {
-      throw new WeightsError(`${info.file}: tensor "${info.name}" is cut short (${buf.length} of ${info.byteLength} bytes)`);
-    }
+    const buf = readExactly(fd, info.byteLength, info.offset, `${info.file}: tensor "${info.name}"`);
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } finally {
     closeSync(fd);
@@ -173,18 +162,33 @@ export interface TensorToWrite {
   readonly bytes: Uint8Array;
 }
 
-/** Writes a safetensors file (used for generated benchmark weights and test files). */
-export function writeSafetensors(path: string, tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): void {
+/** One tensor's entry in a header: the data section holds the tensors in the order given, back to back. */
+export interface TensorLayout {
+  readonly name: string;
+  readonly dtype: WeightDType;
+  readonly shape: readonly number[];
+  readonly byteLength: number;
+}
+
+/** The bytes before the data section: the header length, then the JSON header padded to keep the data 8-byte aligned. */
+export function encodeSafetensorsHeader(tensors: Iterable<TensorLayout>, metadata?: Record<string, string>): Buffer {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;
-  for (const [name, t] of Object.entries(tensors)) {
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.byteLength] };
-    offset += t.bytes.byteLength;
+  for (const t of tensors) {
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.byteLength] };
+    offset += t.byteLength;
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8); // keeps the data section 8-byte aligned
-  const head = Buffer.alloc(8);
-  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  writeFileSync(path, Buffer.concat([head, Buffer.from(json), ...Object.values(tensors).map((t) => Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength))]));
+  let json = Buffer.from(JSON.stringify(header));
+  json = Buffer.concat([json, Buffer.from(' '.repeat((8 - (json.length % 8)) % 8))]);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([length, json]);
+}
+
+/** Writes a safetensors file (used for test files). */
+export function writeSafetensors(path: string, tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): void {
+  const entries = Object.entries(tensors);
+  const header = encodeSafetensorsHeader(entries.map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, byteLength: t.bytes.byteLength })), metadata);
+  writeFileSync(path, Buffer.concat([header, ...entries.map(([, t]) => Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength))]));
 }

@@ -1,9 +1,17 @@
+import { WeightsError } from '../errors.js';
+import { formatShape } from '../tensor/index.js';
+
 /** Element types of checkpoint tensors, spelled as safetensors spells them. */
 export type WeightDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
 export const BYTES_PER_ELEMENT: Record<WeightDType, number> = {
   F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
 };
+
+/** The floating-point types: what readFloat32 decodes and what a network's weights may be. */
+export function isFloatDType(dtype: WeightDType): boolean {
+  return dtype === 'F32' || dtype === 'F16' || dtype === 'BF16' || dtype === 'F64';
+}
 
 /**
  * Where one tensor of a checkpoint lives. Weights are never copied: `file` + `offset` + `byteLength`
@@ -33,4 +41,17 @@ export interface Checkpoint {
    * have it (the benchmark records what a published config needs before writing random weights).
    */
   readonly synthesize?: (name: string, shape: readonly number[]) => TensorInfo;
+}
+
+/**
+ * The tensor `name` of a checkpoint, which must have the shape the config implies: the one check every
+ * network makes of its weights, naming the file and the tensor when it fails.
+ */
+export function checkpointTensor(checkpoint: Checkpoint, name: string, shape: readonly number[]): TensorInfo {
+  const info = checkpoint.tensors.get(name) ?? checkpoint.synthesize?.(name, shape);
+  if (!info) throw new WeightsError(`${checkpoint.source}: weight "${name}" ${formatShape(shape)} is missing from the checkpoint`);
+  if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
+    throw new WeightsError(`${info.file}: weight "${name}" has shape ${formatShape(info.shape)}, the config implies ${formatShape(shape)}`);
+  }
+  return info;
 }

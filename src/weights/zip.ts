@@ -1,5 +1,5 @@
-import { readSync } from 'node:fs';
 import { WeightsError } from '../errors.js';
+import { readExactly } from './file-read.js';
 
 // The zip layout, as PKWARE's APPNOTE describes it: local header + data for each entry, then the
 // central directory, then the End Of Central Directory record (EOCD). Archives past 4 GiB or
@@ -34,20 +34,6 @@ export interface ZipEntry {
   readonly localHeaderOffset: number;
 }
 
-/** Reads `length` bytes at `position`; a short read means the file ends early. */
-export function readBytes(fd: number, length: number, position: number, path: string): Buffer {
-  const buf = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) {
-      throw new WeightsError(`${path}: file ends at byte ${position + done}, expected ${length} bytes from offset ${position} (truncated?)`);
-    }
-    done += n;
-  }
-  return buf;
-}
-
 function readUInt64(buf: Buffer, at: number, path: string): number {
   const value = buf.readBigUInt64LE(at);
   if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
@@ -60,7 +46,7 @@ function readUInt64(buf: Buffer, at: number, path: string): number {
 function findEocd(fd: number, fileSize: number, path: string): number {
   const tailLength = Math.min(fileSize, EOCD_BYTES + MAX_COMMENT_BYTES);
   const tailStart = fileSize - tailLength;
-  const tail = readBytes(fd, tailLength, tailStart, path);
+  const tail = readExactly(fd, tailLength, tailStart, path);
   for (let i = tailLength - EOCD_BYTES; i >= 0; i--) {
     if (tail.readUInt32LE(i) === EOCD && i + EOCD_BYTES + tail.readUInt16LE(i + 20) <= tailLength) {
       return tailStart + i;
@@ -79,7 +65,7 @@ interface CentralDirectory {
 
 function readCentralDirectoryLocation(fd: number, fileSize: number, path: string): CentralDirectory {
   const eocdAt = findEocd(fd, fileSize, path);
-  const eocd = readBytes(fd, EOCD_BYTES, eocdAt, path);
+  const eocd = readExactly(fd, EOCD_BYTES, eocdAt, path);
   if (eocd.readUInt16LE(4) !== 0 || eocd.readUInt16LE(6) !== 0) {
     throw new WeightsError(`${path}: multi-volume (spanned) zip archives are not supported`);
   }
@@ -87,7 +73,7 @@ function readCentralDirectoryLocation(fd: number, fileSize: number, path: string
   const size = eocd.readUInt32LE(12);
   const offset = eocd.readUInt32LE(16);
   const locatorAt = eocdAt - ZIP64_LOCATOR_BYTES;
-  const locator = locatorAt >= 0 ? readBytes(fd, ZIP64_LOCATOR_BYTES, locatorAt, path) : undefined;
+  const locator = locatorAt >= 0 ? readExactly(fd, ZIP64_LOCATOR_BYTES, locatorAt, path) : undefined;
   if (!locator || locator.readUInt32LE(0) !== ZIP64_LOCATOR) {
     if (entries === SATURATED_16 || size === SATURATED_32 || offset === SATURATED_32) {
       throw new WeightsError(`${path}: the end-of-central-directory record defers to ZIP64, but the ZIP64 locator is missing`);
@@ -98,7 +84,7 @@ function readCentralDirectoryLocation(fd: number, fileSize: number, path: string
   if (zip64At + ZIP64_EOCD_BYTES > locatorAt) {
     throw new WeightsError(`${path}: the ZIP64 locator points at offset ${zip64At}, past the end of the archive's records`);
   }
-  const zip64 = readBytes(fd, ZIP64_EOCD_BYTES, zip64At, path);
+  const zip64 = readExactly(fd, ZIP64_EOCD_BYTES, zip64At, path);
   if (zip64.readUInt32LE(0) !== ZIP64_EOCD) {
     throw new WeightsError(`${path}: no ZIP64 end-of-central-directory record at offset ${zip64At}, where the locator points`);
   }
@@ -136,7 +122,7 @@ export function readZipDirectory(fd: number, fileSize: number, path: string): Ma
   if (cd.offset + cd.size > cd.end) {
     throw new WeightsError(`${path}: the central directory (offset ${cd.offset}, ${cd.size} bytes) overlaps the records that end the archive`);
   }
-  const dir = readBytes(fd, cd.size, cd.offset, path);
+  const dir = readExactly(fd, cd.size, cd.offset, path);
   const entries = new Map<string, ZipEntry>();
   let at = 0;
   for (let i = 0; i < cd.entries; i++) {
@@ -187,7 +173,7 @@ export function storedEntryOffset(fd: number, fileSize: number, path: string, en
   if (entry.localHeaderOffset + LOCAL_HEADER_BYTES > fileSize) {
     throw new WeightsError(`${where}: its local header at offset ${entry.localHeaderOffset} lies beyond the end of the file (${fileSize} bytes; truncated?)`);
   }
-  const header = readBytes(fd, LOCAL_HEADER_BYTES, entry.localHeaderOffset, path);
+  const header = readExactly(fd, LOCAL_HEADER_BYTES, entry.localHeaderOffset, path);
   if (header.readUInt32LE(0) !== LOCAL_HEADER) {
     throw new WeightsError(`${where}: no local file header at offset ${entry.localHeaderOffset}`);
   }
