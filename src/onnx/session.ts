@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { InputError, KandinskyError } from '../errors.js';
 import { formatShape, numel, tensor, type Float32Tensor, type Tensor } from '../tensor/index.js';
@@ -66,7 +67,7 @@ export class NetworkSession {
     if (this.released) throw new KandinskyError(`${this.name}: session already released`);
     checkFeeds(this.name, this.inputs, feeds);
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrt(this.name, name, t);
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(elementOf(t), t.data, [...t.shape]);
     const out = await this.session.run(ortFeeds);
     const result: Record<string, Float32Tensor> = {};
     for (const [name, v] of Object.entries(out)) {
@@ -99,7 +100,12 @@ async function openSession(graph: Graph, bytes: Uint8Array, key: string, device:
   if (cacheDir !== null) {
     const path = await optimisedModel(cacheDir, key, graph, bytes, configEntries(graph, {}), device).catch(() => undefined);
     // A cached model that onnxruntime cannot open again is rebuilt from the graph.
-    if (path) return ort.InferenceSession.create(path, options).catch(() => ort.InferenceSession.create(bytes, options));
+    if (path) {
+      return ort.InferenceSession.create(path, options).catch(() => {
+        rmSync(path, { force: true });
+        return ort.InferenceSession.create(bytes, options);
+      });
+    }
   }
   return ort.InferenceSession.create(bytes, options);
 }
@@ -126,14 +132,12 @@ function sessionOptions(graph: Graph, device: Device, o: SessionOptions): ort.In
   return options;
 }
 
-const ELEMENT_OF: Record<ElementType, string> = { float32: 'float32', float16: 'float16', int64: 'int64', int32: 'int32', bool: 'bool' };
-
-function elementOf(t: Feed): string {
+/** The ONNX element type a feed's array carries (Uint8Array carries booleans). */
+function elementOf(t: Feed): Exclude<ElementType, 'float16'> {
   if (t.data instanceof Float32Array) return 'float32';
   if (t.data instanceof BigInt64Array) return 'int64';
-  if (t.data instanceof Uint8Array) return 'bool';
   if (t.data instanceof Int32Array) return 'int32';
-  return 'unknown';
+  return 'bool';
 }
 
 /**
@@ -151,7 +155,7 @@ function checkFeeds(net: string, specs: Graph['inputSpecs'], feeds: Record<strin
   for (const spec of specs) {
     const t = feeds[spec.name];
     if (!t) throw new InputError(`${net}: missing input "${spec.name}" ${formatShape(spec.dims)}`);
-    if (elementOf(t) !== ELEMENT_OF[spec.type]) {
+    if (elementOf(t) !== spec.type) {
       throw new InputError(`${net}: input "${spec.name}" is ${elementOf(t)}, expected ${spec.type}`);
     }
     if (t.data.length !== numel(t.shape)) {
@@ -173,13 +177,4 @@ function checkFeeds(net: string, specs: Graph['inputSpecs'], feeds: Record<strin
       symbols.set(d, { value: got, input: spec.name });
     });
   }
-}
-
-function toOrt(net: string, name: string, t: Feed): ort.Tensor {
-  const dims = [...t.shape];
-  if (t.data instanceof Float32Array) return new ort.Tensor('float32', t.data, dims);
-  if (t.data instanceof BigInt64Array) return new ort.Tensor('int64', t.data, dims);
-  if (t.data instanceof Uint8Array) return new ort.Tensor('bool', t.data, dims);
-  if (t.data instanceof Int32Array) return new ort.Tensor('int32', t.data, dims);
-  throw new InputError(`${net}: input "${name}" ${formatShape(dims)} has an unsupported element type`);
 }
