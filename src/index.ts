@@ -1,0 +1,10 @@
+// The library's public surface: what a program embedding kandinsky imports.
+export { KandinskyError, WeightsError, ConfigError, InputError } from './errors.js';
+export { tensor, zeros, numel, type Tensor, type Float32Tensor, type Int64Tensor } from './tensor/index.js';
+export { loadNetwork, NETWORK_BUILDERS, type NetworkKind, type NetworkLoadOptions } from './nets/index.js';
+export { NetworkSession, availableDevices, defaultDevice, type Device, type SessionOptions } from './onnx/index.js';
+export { CLIPTokenizer } from './tokenizer/index.js';
+export { TorchGenerator } from './random/index.js';
+export { CLIPImageProcessor, readPng, decodePng, encodePng, writePng, convert, resize, type PilImage } from './image/index.js';
+export { loadCheckpoint, readModelIndex, resolveModelPath, pull, hubCacheDir, type Checkpoint, type TensorInfo } from './weights/index.js';
+export { runConformance, type ConformanceReport } from './conformance/index.js';
