@@ -2,6 +2,7 @@ import { Graph, type Value, Weights } from '../onnx/index.js';
 import type { Checkpoint } from '../weights/index.js';
 import { timestepEmbedding, timestepProjection } from './timesteps.js';
 import { HINT_CHANNELS, type DownBlockType, type UNet2DConditionModelConfig, type UpBlockType } from './unet-2d-condition-config.js';
+import { upsampleNearest2xConv3x3 } from './upsample-conv.js';
 
 // diffusers UNet2DConditionModel in the forms Kandinsky 2.2 ships (decoder, decoder-inpaint, controlnet-depth):
 // architecture doc 3.6; block and weight names as in diffusers' unet_2d_condition.py / unet_2d_blocks.py.
@@ -129,12 +130,15 @@ function inputHintBlock(g: Graph, w: Weights, hint: Value): Value {
 function resnetBlock2D(ctx: Context, w: Weights, x: Value, inChannels: number, outChannels: number, resample?: Resample): Value {
   const { g, c } = ctx;
   let h = g.silu(w.groupNorm(x, 'norm1', c.normNumGroups, inChannels, c.normEps));
-  if (resample) {
-    const resize = (v: Value) => (resample === 'down' ? g.avgPool2x(v) : g.upsampleNearest2x(v));
-    x = resize(x);
-    h = resize(h);
+  if (resample === 'down') {
+    x = g.avgPool2x(x);
+    h = w.conv2d(g.avgPool2x(h), 'conv1', inChannels, outChannels, 3);
+  } else if (resample === 'up') {
+    x = g.upsampleNearest2x(x);
+    h = upsampleNearest2xConv3x3(g, h, w.at('conv1.weight', [outChannels, inChannels, 3, 3]), w.at('conv1.bias', [outChannels]));
+  } else {
+    h = w.conv2d(h, 'conv1', inChannels, outChannels, 3);
   }
-  h = w.conv2d(h, 'conv1', inChannels, outChannels, 3);
   const temb = g.unsqueeze(w.linear(ctx.tembAct, 'time_emb_proj', c.timeEmbedDim, 2 * outChannels), [2, 3]);
   const [scale, shift] = g.chunk(temb, 2, 1);
   h = w.groupNorm(h, 'norm2', c.normNumGroups, outChannels, c.normEps);

@@ -1,6 +1,7 @@
 import { Graph, type Value, Weights } from '../onnx/index.js';
 import type { Checkpoint } from '../weights/index.js';
 import { ConfigFields } from './config-fields.js';
+import { upsampleNearest2xConv3x3 } from './upsample-conv.js';
 
 // VQModel (MoVQ) as diffusers builds it for Kandinsky 2.2: models/autoencoders/vq_model.py with the
 // Encoder/Decoder/VectorQuantizer of vae.py. Architecture doc §2.5 (keys) and §3.7 (forward).
@@ -14,6 +15,8 @@ type UpBlockType = (typeof UP_BLOCK_TYPES)[number];
 const EPS = 1e-6;
 /** SpatialNorm builds its GroupNorm with 32 groups whatever `norm_num_groups` says. */
 const SPATIAL_NORM_GROUPS = 32;
+/** F.interpolate(mode="nearest"): src = floor(dst * in / out). */
+const NEAREST = { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' };
 
 export interface VQModelConfig {
   readonly inChannels: number;
@@ -148,7 +151,7 @@ export function buildVQModelDecoder(config: VQModelConfig, checkpoint: Checkpoin
   const latents = g.input('latents', 'float32', ['batch', c.latentChannels, 'height', 'width']);
   const zq = options.forceNotQuantize ? latents : vectorQuantize(g, w.sub('quantize'), latents, c);
   const reversed = [...c.blockOutChannels].reverse();
-  const cond = { zq, zqChannels: c.latentChannels };
+  const cond: Conditioning = { zq, zqChannels: c.latentChannels, factor: 1 };
 
   const d = w.sub('decoder');
   let x = d.conv2d(w.conv2d(zq, 'post_quant_conv', c.latentChannels, c.latentChannels, 1), 'conv_in', c.latentChannels, reversed[0], 3);
@@ -160,10 +163,11 @@ export function buildVQModelDecoder(config: VQModelConfig, checkpoint: Checkpoin
       attention: type === 'AttnUpDecoderBlock2D',
       upsample: i < reversed.length - 1,
     };
-    x = upDecoderBlock(g, d.sub(`up_blocks.${i}`), x, cond, block, c);
+    // Every up block but the last doubles the size, so block i runs at 2^i times the latent size.
+    x = upDecoderBlock(g, d.sub(`up_blocks.${i}`), x, { ...cond, factor: 2 ** i }, block, c);
   }
   const bottom = c.blockOutChannels[0];
-  x = g.silu(spatialNorm(g, d.sub('conv_norm_out'), x, cond, bottom));
+  x = g.silu(spatialNorm(g, d.sub('conv_norm_out'), x, { ...cond, factor: 2 ** (c.upBlockTypes.length - 1) }, bottom));
   g.output(d.conv2d(x, 'conv_out', bottom, c.outChannels, 3), 'sample');
   return g;
 }
@@ -172,6 +176,8 @@ export function buildVQModelDecoder(config: VQModelConfig, checkpoint: Checkpoin
 interface Conditioning {
   readonly zq: Value;
   readonly zqChannels: number;
+  /** The feature maps at this point are `factor` times the latents' height and width. */
+  readonly factor: number;
 }
 
 /** UNetMidBlock2D, spatial-norm form: cond resnet, [attention], cond resnet. */
@@ -187,8 +193,10 @@ function upDecoderBlock(g: Graph, w: Weights, x: Value, cond: Conditioning, b: B
     x = condResnetBlock(g, w.sub(`resnets.${j}`), x, cond, j === 0 ? b.in : b.out, b.out);
     if (b.attention) x = decoderAttention(g, w.sub(`attentions.${j}`), x, cond, b.out);
   }
+  if (!b.upsample) return x;
   // Upsample2D: nearest x2, then a 3x3 conv.
-  return b.upsample ? w.conv2d(g.upsampleNearest2x(x), 'upsamplers.0.conv', b.out, b.out, 3) : x;
+  const conv = w.sub('upsamplers.0.conv');
+  return upsampleNearest2xConv3x3(g, x, conv.at('weight', [b.out, b.out, 3, 3]), conv.at('bias', [b.out]));
 }
 
 /** ResnetBlockCondNorm2D (time_embedding_norm "spatial"): ResnetBlock2D with both GroupNorms made SpatialNorms. */
@@ -205,13 +213,33 @@ function decoderAttention(g: Graph, w: Weights, x: Value, cond: Conditioning, ch
   return g.add(x, spatialSelfAttention(g, w, normed, channels));
 }
 
-/** SpatialNorm(f, zq) = GroupNorm_32(f) * conv_y(zq') + conv_b(zq'), zq' = zq resized (nearest) to f's size. */
+/**
+ * SpatialNorm(f, zq) = GroupNorm_32(f) * conv_y(zq') + conv_b(zq'), zq' = zq resized (nearest) to f's size.
+ *
+ * Two rewrites keep full-resolution work to the normalisation itself, with the same values:
+ * - the 1x1 convs act per pixel, so they run on zq at latent size; the nearest upsampling (an integer
+ *   factor s here) repeats columns explicitly ([B, C, h, w*s], small), and rows through the broadcast of
+ *   [B, C, h, 1, W] against f seen as [B, C, h, s, W], whose long contiguous rows broadcast fast;
+ * - the GroupNorm's affine folds into the convs' tiny weights (once, at load):
+ *   (n*gamma + beta) * (Wy zq + by) + (Wb zq + bb) = n * ((gamma Wy) zq + gamma by) + ((beta Wy + Wb) zq + beta by + bb).
+ */
 function spatialNorm(g: Graph, w: Weights, f: Value, cond: Conditioning, channels: number): Value {
-  const zq = g.resizeNearestLike(cond.zq, f);
-  const normed = w.groupNorm(f, 'norm_layer', SPATIAL_NORM_GROUPS, channels, EPS);
-  const scale = w.conv2d(zq, 'conv_y', cond.zqChannels, channels, 1);
-  const shift = w.conv2d(zq, 'conv_b', cond.zqChannels, channels, 1);
-  return g.add(g.mul(normed, scale), shift);
+  const zc = cond.zqChannels;
+  const gamma = w.at('norm_layer.weight', [channels]);
+  const beta = w.at('norm_layer.bias', [channels]);
+  const wy = w.at('conv_y.weight', [channels, zc, 1, 1]);
+  const by = w.at('conv_y.bias', [channels]);
+  const perOutput = (v: Value) => g.reshape(v, [channels, 1, 1, 1]);
+  const scale = g.conv2d(cond.zq, g.mul(wy, perOutput(gamma)), g.mul(by, gamma));
+  const shiftWeight = g.add(g.mul(wy, perOutput(beta)), w.at('conv_b.weight', [channels, zc, 1, 1]));
+  const shift = g.conv2d(cond.zq, shiftWeight, g.add(g.mul(by, beta), w.at('conv_b.bias', [channels])));
+  const normed = g.groupNorm(f, SPATIAL_NORM_GROUPS, EPS);
+  if (cond.factor === 1) return g.add(g.mul(normed, scale), shift);
+  const s = cond.factor;
+  const spread = (v: Value) => g.unsqueeze(g.op('Resize', [v, '', g.constant([1, 1, 1, s])], NEAREST), [3]);
+  const blocks = g.concat([g.shape(scale, 0, 3), g.ints([s, -1])], 0);
+  const y = g.add(g.mul(g.reshapeTo(normed, blocks), spread(scale)), spread(shift));
+  return g.reshapeTo(y, g.shape(f));
 }
 
 // ---------------------------------------------------------------- shared pieces
