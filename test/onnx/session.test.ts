@@ -12,8 +12,9 @@ import { modelsDir } from '../helpers/fixtures.js';
 
 const movq = join(modelsDir, 'kandinsky-2-2-decoder', 'movq');
 const unet = join(modelsDir, 'kandinsky-2-2-decoder', 'unet');
-const decoderGraph = () => NETWORK_BUILDERS.movq_decoder(readComponentConfig(movq), 'config.json', loadCheckpoint(movq));
-const latents = tensor(Float32Array.from({ length: 2 * 4 * 8 * 8 }, (_, i) => Math.cos(i)), [2, 4, 8, 8]);
+// The MoVQ encoder: float32 weights and nothing onnxruntime folds into new weights, so it can be cached.
+const encoderGraph = () => NETWORK_BUILDERS.movq_encoder(readComponentConfig(movq), 'config.json', loadCheckpoint(movq));
+const image = tensor(Float32Array.from({ length: 2 * 3 * 64 * 64 }, (_, i) => Math.cos(i)), [2, 3, 64, 64]);
 
 describe('NetworkSession', () => {
   let cacheDir: string;
@@ -21,17 +22,17 @@ describe('NetworkSession', () => {
   after(() => rmSync(cacheDir, { recursive: true, force: true }));
 
   it('saves the optimised model once and reuses it, with the same outputs', async () => {
-    const fresh = await NetworkSession.create(decoderGraph(), { cacheDir: null });
-    const expected = (await fresh.run({ latents })).sample;
+    const fresh = await NetworkSession.create(encoderGraph(), { cacheDir: null });
+    const expected = (await fresh.run({ image })).latents;
     await fresh.release();
 
-    const first = await NetworkSession.create(decoderGraph(), { cacheDir });
+    const first = await NetworkSession.create(encoderGraph(), { cacheDir });
     const saved = readdirSync(cacheDir).filter((f) => f.endsWith('.onnx'));
     assert.equal(saved.length, 1);
     await first.release();
-    const second = await NetworkSession.create(decoderGraph(), { cacheDir });
+    const second = await NetworkSession.create(encoderGraph(), { cacheDir });
     assert.deepEqual(readdirSync(cacheDir).filter((f) => f.endsWith('.onnx')), saved);
-    assert.deepEqual((await second.run({ latents })).sample.data, expected.data);
+    assert.deepEqual((await second.run({ image })).latents.data, expected.data);
     await second.release();
   });
 
@@ -50,10 +51,10 @@ describe('NetworkSession', () => {
     const before = process.env.KANDINSKY_CACHE;
     process.env.KANDINSKY_CACHE = dir;
     try {
-      const session = await NetworkSession.create(decoderGraph(), { cacheDir: null, threads: 1 });
+      const session = await NetworkSession.create(encoderGraph(), { cacheDir: null, threads: 1 });
       await session.release();
       assert.equal(existsSync(dir), false);
-      const cached = await NetworkSession.create(decoderGraph(), { threads: 1 });
+      const cached = await NetworkSession.create(encoderGraph(), { threads: 1 });
       await cached.release();
       assert.equal(readdirSync(join(dir, 'onnx')).filter((f) => f.endsWith('.onnx')).length, 1, 'the default cache follows KANDINSKY_CACHE');
     } finally {
@@ -63,21 +64,21 @@ describe('NetworkSession', () => {
   });
 
   it('shares one onnxruntime session between users until the last one releases it', async () => {
-    const a = await NetworkSession.create(decoderGraph(), { cacheDir });
-    const b = await NetworkSession.create(decoderGraph(), { cacheDir });
+    const a = await NetworkSession.create(encoderGraph(), { cacheDir });
+    const b = await NetworkSession.create(encoderGraph(), { cacheDir });
     await a.release();
-    assert.deepEqual((await b.run({ latents })).sample.shape, [2, 3, 64, 64]);
+    assert.deepEqual((await b.run({ image })).latents.shape, [2, 4, 8, 8]);
     await b.release();
-    await assert.rejects(b.run({ latents }), /already released/);
+    await assert.rejects(b.run({ image }), /already released/);
   });
 
   it('refuses feeds that do not fit the graph, naming the input', async () => {
-    const s = await NetworkSession.create(decoderGraph(), { cacheDir });
-    await assert.rejects(s.run({}), (e: Error) => e instanceof InputError && /missing input "latents"/.test(e.message));
-    await assert.rejects(s.run({ latents, extra: latents }), /unexpected input "extra"/);
-    await assert.rejects(s.run({ latents: tensor(new Float32Array(4 * 8 * 8), [4, 8, 8]) }), /"latents" has shape \[4, 8, 8\], expected \[batch, 4, height, width\]/);
-    await assert.rejects(s.run({ latents: tensor(new Float32Array(2 * 3 * 8 * 8), [2, 3, 8, 8]) }), /expected \[batch, 4, height, width\]/);
-    await assert.rejects(s.run({ latents: tensor(new BigInt64Array(2 * 4 * 8 * 8), [2, 4, 8, 8]) }), /"latents" is int64, expected float32/);
+    const s = await NetworkSession.create(encoderGraph(), { cacheDir });
+    await assert.rejects(s.run({}), (e: Error) => e instanceof InputError && /missing input "image"/.test(e.message));
+    await assert.rejects(s.run({ image, extra: image }), /unexpected input "extra"/);
+    await assert.rejects(s.run({ image: tensor(new Float32Array(3 * 8 * 8), [3, 8, 8]) }), /"image" has shape \[3, 8, 8\], expected \[batch, 3, height, width\]/);
+    await assert.rejects(s.run({ image: tensor(new Float32Array(2 * 4 * 8 * 8), [2, 4, 8, 8]) }), /expected \[batch, 3, height, width\]/);
+    await assert.rejects(s.run({ image: tensor(new BigInt64Array(2 * 3 * 8 * 8), [2, 3, 8, 8]) }), /"image" is int64, expected float32/);
     await s.release();
   });
 
