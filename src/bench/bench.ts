@@ -1,9 +1,8 @@
 import { Graph, type Device } from '../onnx/index.js';
-import { NETWORK_BUILDERS, PREPACK_BY_DEFAULT, type NetworkKind } from '../nets/index.js';
+import { NETWORK_BUILDERS, PREPACK_BY_DEFAULT, PUBLISHED_MOVQ, PUBLISHED_PRIOR, PUBLISHED_TEXT_ENCODER, PUBLISHED_UNET, type NetworkKind } from '../nets/index.js';
 import { numel, tensor, type Tensor } from '../tensor/index.js';
 import type { Checkpoint } from '../weights/index.js';
 import { measureNetwork, type Measurement } from './measure.js';
-import { PUBLISHED_MOVQ, PUBLISHED_PRIOR, PUBLISHED_TEXT_ENCODER, PUBLISHED_UNET } from './published-configs.js';
 import { randomCheckpoint } from './random-weights.js';
 
 export type BenchTarget = 'unet' | 'movq' | 'prior' | 'text' | 'matmul' | 'all';

@@ -58,15 +58,5 @@ export function readPngChunks(bytes: Uint8Array, source: string): PngChunks {
   }
   if (!ihdr || ihdr.length !== 13) throw new InputError(`${source}: PNG file without a valid IHDR chunk`);
   if (idat.length === 0) throw new InputError(`${source}: PNG file without image data (no IDAT chunk)`);
-  return { ihdr, plte, idat: concat(idat) };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return { ihdr, plte, idat: Buffer.concat(idat) };
 }

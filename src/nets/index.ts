@@ -5,3 +5,4 @@ export { buildUNet2DConditionModel } from './unet-2d-condition.js';
 export { parseUNet2DConditionModelConfig, type UNet2DConditionModelConfig } from './unet-2d-condition-config.js';
 export { buildVQModelDecoder, buildVQModelEncoder, parseVQModelConfig, type VQModelConfig, type VQDecoderOptions } from './vq-model.js';
 export { loadNetwork, NETWORK_BUILDERS, PREPACK_BY_DEFAULT, type NetworkKind, type NetworkLoadOptions } from './load.js';
+export { PUBLISHED_IMAGE_ENCODER, PUBLISHED_MOVQ, PUBLISHED_PRIOR, PUBLISHED_TEXT_ENCODER, PUBLISHED_UNET } from './published-configs.js';

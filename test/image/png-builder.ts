@@ -47,7 +47,7 @@ export function buildPng(spec: PngSpec): Uint8Array {
   ihdr.set([spec.bitDepth, spec.colorType, 0, 0, spec.interlaced ? 1 : 0], 8);
   const idat = deflateSync(Uint8Array.from(raw));
   const half = idat.length >> 1;
-  return concat([
+  return Buffer.concat([
     Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk('IHDR', ihdr),
     ...(spec.plte ? [chunk('PLTE', Uint8Array.from(spec.plte))] : []),
@@ -88,15 +88,5 @@ function chunk(type: string, payload: Uint8Array): Uint8Array {
   out.set(Buffer.from(type, 'latin1'), 4);
   out.set(payload, 8);
   view.setUint32(8 + payload.length, crc32(out.subarray(4, 8 + payload.length)));
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }

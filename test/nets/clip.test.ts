@@ -11,6 +11,7 @@ import type { Tensor } from '../../src/tensor/index.js';
 import { loadCheckpoint, readComponentConfig } from '../../src/weights/diffusers.js';
 import { goldenDir, modelsDir } from '../helpers/fixtures.js';
 import { listedCheckpoint, withoutTensor, withShape } from './checkpoint-edits.js';
+import { PUBLISHED_IMAGE_ENCODER, PUBLISHED_TEXT_ENCODER } from '../../src/nets/published-configs.js';
 
 const set = readGoldenSet(goldenDir);
 const textDir = join(modelsDir, 'kandinsky-2-2-prior', 'text_encoder');
@@ -80,7 +81,7 @@ describe('CLIPTextModelWithProjection', () => {
   });
 
   it('builds from the published kandinsky-2-2-prior text_encoder config', () => {
-    const config = textModel('published/text_encoder', PUBLISHED_TEXT_CONFIG);
+    const config = textModel('published/text_encoder', PUBLISHED_TEXT_ENCODER);
     assert.deepEqual(config.encoder, {
       hiddenSize: 1280, intermediateSize: 5120, numAttentionHeads: 20, numHiddenLayers: 32, layerNormEps: 1e-5, hiddenAct: 'gelu',
     });
@@ -138,7 +139,7 @@ describe('CLIPVisionModelWithProjection', () => {
   }
 
   it('builds from the published kandinsky-2-2-prior image_encoder config, whose weights are fp16', () => {
-    const config = visionModel('published/image_encoder', PUBLISHED_VISION_CONFIG);
+    const config = visionModel('published/image_encoder', PUBLISHED_IMAGE_ENCODER);
     assert.equal(config.encoder.hiddenSize, 1664);
     assert.equal(config.patchSize, 14);
     const graph = buildCLIPVisionModel(config, listedCheckpoint('published/image_encoder', publishedVisionTensors(), 'F16'));
@@ -162,21 +163,6 @@ describe('CLIPVisionModelWithProjection', () => {
     assert.throws(() => visionModel(visionDir, json), (err: Error) => err instanceof ConfigError && /"image_size" 225/.test(err.message));
   });
 });
-
-// kandinsky-2.2-architecture.md §1.2: the effective fields of the published configs.
-const PUBLISHED_TEXT_CONFIG = {
-  architectures: ['CLIPTextModelWithProjection'], attention_dropout: 0.0, bos_token_id: 0, dropout: 0.0, eos_token_id: 2,
-  hidden_act: 'gelu', hidden_size: 1280, initializer_factor: 1.0, initializer_range: 0.02, intermediate_size: 5120,
-  layer_norm_eps: 1e-5, max_position_embeddings: 77, model_type: 'clip_text_model', num_attention_heads: 20,
-  num_hidden_layers: 32, pad_token_id: 1, projection_dim: 1280, torch_dtype: 'float16', vocab_size: 49408,
-};
-
-const PUBLISHED_VISION_CONFIG = {
-  architectures: ['CLIPVisionModelWithProjection'], attention_dropout: 0.0, dropout: 0.0, hidden_act: 'gelu', hidden_size: 1664,
-  image_size: 224, initializer_factor: 1.0, initializer_range: 0.02, intermediate_size: 8192, layer_norm_eps: 1e-5,
-  model_type: 'clip_vision_model', num_attention_heads: 16, num_channels: 3, num_hidden_layers: 48, patch_size: 14,
-  projection_dim: 1280, torch_dtype: 'float16',
-};
 
 // §2.1 and §2.2: the published state-dict keys and shapes.
 function encoderTensors(prefix: string, layers: number, h: number, i: number): [string, number[]][] {

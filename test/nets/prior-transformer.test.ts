@@ -10,6 +10,7 @@ import { loadCheckpoint, readComponentConfig } from '../../src/weights/diffusers
 import { readFloat32, readSafetensors } from '../../src/weights/safetensors.js';
 import { goldenDir, modelsDir } from '../helpers/fixtures.js';
 import { listedCheckpoint, withoutTensor, withShape } from './checkpoint-edits.js';
+import { PUBLISHED_PRIOR } from '../../src/nets/published-configs.js';
 
 const set = readGoldenSet(goldenDir);
 const priorDir = join(modelsDir, 'kandinsky-2-2-prior', 'prior');
@@ -58,7 +59,7 @@ describe('PriorTransformer', () => {
   }
 
   it('builds from the published kandinsky-2-2-prior prior config, filling diffusers defaults', () => {
-    const config = parsePriorTransformerConfig(PUBLISHED_PRIOR_CONFIG, 'published/prior/config.json');
+    const config = parsePriorTransformerConfig(PUBLISHED_PRIOR, 'published/prior/config.json');
     assert.deepEqual(config, {
       numAttentionHeads: 32, attentionHeadDim: 64, numLayers: 20, embeddingDim: 1280, numEmbeddings: 77, additionalEmbeddings: 4,
       timeEmbedActFn: 'silu', normInType: null, embeddingProjNormType: null, timeEmbedDim: 2048, embeddingProjDim: 1280, clipEmbedDim: 1280,
@@ -115,11 +116,7 @@ describe('PriorTransformer', () => {
   });
 });
 
-// kandinsky-2.2-architecture.md §1.2 and §2.3.
-const PUBLISHED_PRIOR_CONFIG = {
-  _class_name: 'PriorTransformer', _diffusers_version: '0.17.0.dev0', additional_embeddings: 4, attention_head_dim: 64,
-  dropout: 0.0, embedding_dim: 1280, num_attention_heads: 32, num_embeddings: 77, num_layers: 20,
-};
+// kandinsky-2.2-architecture.md §2.3.
 
 function publishedPriorTensors(): Map<string, number[]> {
   const d = 2048;

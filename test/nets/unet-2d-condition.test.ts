@@ -11,6 +11,7 @@ import { loadCheckpoint, readComponentConfig } from '../../src/weights/diffusers
 import type { Checkpoint, TensorInfo } from '../../src/weights/tensor-info.js';
 import { goldenDir, modelsDir } from '../helpers/fixtures.js';
 import { listedCheckpoint, withoutTensor, withShape } from './checkpoint-edits.js';
+import { PUBLISHED_UNET } from '../../src/nets/published-configs.js';
 
 const decoderUnet = join(modelsDir, 'kandinsky-2-2-decoder', 'unet');
 const controlnetUnet = join(modelsDir, 'kandinsky-2-2-controlnet-depth', 'unet');
@@ -70,15 +71,9 @@ describe('UNet2DConditionModel (Kandinsky 2.2 decoder UNets)', () => {
   });
 });
 
-/** The published decoder config (architecture doc 1.3) with the keys that differ from the tiny fixture. */
-const PUBLISHED = {
-  block_out_channels: [384, 768, 1152, 1536],
-  layers_per_block: 3,
-  attention_head_dim: 64,
-  cross_attention_dim: 768,
-  encoder_hid_dim: 1280,
-  norm_num_groups: 32,
-};
+/** The published decoder config's sizes over a tiny repo's config (which keeps its in_channels and embedding type). */
+const { block_out_channels, layers_per_block, attention_head_dim, cross_attention_dim, encoder_hid_dim, norm_num_groups } = PUBLISHED_UNET;
+const PUBLISHED = { block_out_channels, layers_per_block, attention_head_dim, cross_attention_dim, encoder_hid_dim, norm_num_groups };
 
 /**
  * The published UNet's tensors as architecture doc 2.4 lists them (written out from that table, not from

@@ -8,30 +8,13 @@ import { NetworkSession } from '../../src/onnx/session.js';
 import { buildVQModelDecoder, buildVQModelEncoder, parseVQModelConfig, type VQModelConfig } from '../../src/nets/vq-model.js';
 import { loadCheckpoint, readComponentConfig } from '../../src/weights/diffusers.js';
 import type { Checkpoint, TensorInfo } from '../../src/weights/tensor-info.js';
+import { PUBLISHED_MOVQ } from '../../src/nets/published-configs.js';
 import { goldenDir, modelsDir } from '../helpers/fixtures.js';
 
 const movqDir = join(modelsDir, 'kandinsky-2-2-decoder', 'movq');
 const set = readGoldenSet(goldenDir);
 const casesOf = (kind: string) => set.cases.filter((c) => c.kind === kind);
 
-/** The published kandinsky-2-2-decoder movq/config.json (architecture doc §1.3). */
-const PUBLISHED = {
-  _class_name: 'VQModel',
-  act_fn: 'silu',
-  block_out_channels: [128, 256, 256, 512],
-  down_block_types: ['DownEncoderBlock2D', 'DownEncoderBlock2D', 'DownEncoderBlock2D', 'AttnDownEncoderBlock2D'],
-  in_channels: 3,
-  latent_channels: 4,
-  layers_per_block: 2,
-  norm_num_groups: 32,
-  norm_type: 'spatial',
-  num_vq_embeddings: 16384,
-  out_channels: 3,
-  sample_size: 32,
-  scaling_factor: 0.18215,
-  up_block_types: ['AttnUpDecoderBlock2D', 'UpDecoderBlock2D', 'UpDecoderBlock2D', 'UpDecoderBlock2D'],
-  vq_embed_dim: 4,
-};
 
 const configOf = (dir: string) => parseVQModelConfig(readComponentConfig(dir), join(dir, 'config.json'));
 const tinyJson = () => readComponentConfig(movqDir);
@@ -103,7 +86,7 @@ describe('VQModel (MoVQ) config', () => {
   });
 
   it('builds both graphs for the published config, using every weight of the published layout', () => {
-    const config = parseVQModelConfig(PUBLISHED, 'published movq/config.json');
+    const config = parseVQModelConfig(PUBLISHED_MOVQ, 'published movq/config.json');
     const layout = publishedLayout(config);
     // The hub's movq has 67,832,495 parameters (architecture doc §1.1): the layout below is complete.
     assert.equal([...layout.tensors.values()].reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0), 67_832_495);

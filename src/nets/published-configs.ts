@@ -1,5 +1,5 @@
-// The published configs of kandinsky-community/kandinsky-2-2-{prior,decoder} (architecture doc §1.2-1.3),
-// so the benchmark measures the real network sizes without the real weights.
+// The published configs of kandinsky-community/kandinsky-2-2-{prior,decoder} (architecture doc §1.2-1.3):
+// the benchmark measures the real network sizes with them, and tests build the real graphs from them.
 
 export const PUBLISHED_UNET = {
   _class_name: 'UNet2DConditionModel',
@@ -84,4 +84,24 @@ export const PUBLISHED_TEXT_ENCODER = {
   pad_token_id: 1,
   projection_dim: 1280,
   vocab_size: 49408,
+};
+
+export const PUBLISHED_IMAGE_ENCODER = {
+  architectures: ['CLIPVisionModelWithProjection'],
+  attention_dropout: 0.0,
+  dropout: 0.0,
+  hidden_act: 'gelu',
+  hidden_size: 1664,
+  image_size: 224,
+  initializer_factor: 1.0,
+  initializer_range: 0.02,
+  intermediate_size: 8192,
+  layer_norm_eps: 1e-5,
+  model_type: 'clip_vision_model',
+  num_attention_heads: 16,
+  num_channels: 3,
+  num_hidden_layers: 48,
+  patch_size: 14,
+  projection_dim: 1280,
+  torch_dtype: 'float16',
 };
