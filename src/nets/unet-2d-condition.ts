@@ -57,7 +57,8 @@ export function buildUNet2DConditionModel(c: UNet2DConditionModelConfig, checkpo
 
   let x: Value = sample;
   if (hinted) {
-    const hint = g.input('hint', 'float32', ['batch', 3, 'hint_height', 'hint_width']);
+    const scale = HINT_BLOCK.reduce((f, { stride }) => f * stride, 1);
+    const hint = g.input('hint', 'float32', ['batch', 3, `${scale}*height`, `${scale}*width`]);
     x = g.concat([x, inputHintBlock(g, w.sub('add_embedding.input_hint_block'), hint)], 1);
   }
   x = w.conv2d(x, 'conv_in', c.inChannels, base, c.convInKernel);

@@ -170,11 +170,15 @@ function checkFeeds(net: string, specs: Graph['inputSpecs'], feeds: Record<strin
         if (got !== d) throw new InputError(`${net}: input "${spec.name}" has shape ${formatShape(t.shape)}, expected ${formatShape(spec.dims)}`);
         return;
       }
-      const seen = symbols.get(d);
-      if (seen && seen.value !== got) {
-        throw new InputError(`${net}: input "${spec.name}" has ${d} = ${got} (shape ${formatShape(t.shape)}) but "${seen.input}" has ${d} = ${seen.value}`);
+      // A size may be a multiple of another input's, written "8*height".
+      const [, factor, symbol] = /^(?:(\d+)\*)?(.+)$/.exec(d)!;
+      const k = factor ? Number(factor) : 1;
+      const seen = symbols.get(symbol);
+      if (got % k !== 0 || (seen && seen.value !== got / k)) {
+        const want = seen ? `${d} = ${k * seen.value} (from "${seen.input}")` : `a multiple of ${k}`;
+        throw new InputError(`${net}: input "${spec.name}" has shape ${formatShape(t.shape)}, expected ${formatShape(spec.dims)} with ${want}`);
       }
-      symbols.set(d, { value: got, input: spec.name });
+      symbols.set(symbol, { value: got / k, input: spec.name });
     });
   }
 }

@@ -90,7 +90,24 @@ describe('NetworkSession', () => {
       timestep: tensor(new BigInt64Array([1n, 1n, 1n]), [3]),
       image_embeds: tensor(new Float32Array(2 * 32), [2, 32]),
     };
-    await assert.rejects(s.run(feeds), /"timestep" has batch = 3 .* but "sample" has batch = 2/);
+    await assert.rejects(s.run(feeds), /"timestep" has shape \[3\], expected \[batch\] with batch = 2 \(from "sample"\)/);
+    await s.release();
+  });
+});
+
+describe('NetworkSession sizes that are multiples of others', () => {
+  it('refuses a controlnet hint that is not 8 times the latent size', async () => {
+    const dir = join(modelsDir, 'kandinsky-2-2-controlnet-depth', 'unet');
+    const s = await NetworkSession.create(NETWORK_BUILDERS.unet(readComponentConfig(dir), 'config.json', loadCheckpoint(dir)), { cacheDir: null });
+    const feeds = {
+      sample: tensor(new Float32Array(1 * 4 * 8 * 8), [1, 4, 8, 8]),
+      timestep: tensor(new BigInt64Array([1n]), [1]),
+      image_embeds: tensor(new Float32Array(32), [1, 32]),
+      hint: tensor(new Float32Array(3 * 32 * 64), [1, 3, 32, 64]),
+    };
+    await assert.rejects(s.run(feeds), /input "hint" has shape \[1, 3, 32, 64\], expected \[batch, 3, 8\*height, 8\*width\] with 8\*height = 64 \(from "sample"\)/);
+    const ok = await s.run({ ...feeds, hint: tensor(new Float32Array(3 * 64 * 64), [1, 3, 64, 64]) });
+    assert.deepEqual(ok.out_sample.shape, [1, 8, 8, 8]);
     await s.release();
   });
 });
