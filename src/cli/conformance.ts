@@ -20,6 +20,8 @@ export function registerConformance(program: Command): void {
         device: opts.device === undefined ? undefined : checkDevice(opts.device),
         onResult: (r) => console.log(formatResult(r)),
       });
+      const absent = kinds?.filter((k) => !report.results.some((r) => r.kind === k)) ?? [];
+      if (absent.length > 0) console.log(`no case of kind ${absent.join(', ')} in ${dir} (matching the filter)`);
       if (report.leftOut.size > 0) {
         const total = [...report.leftOut.values()].reduce((a, b) => a + b, 0);
         const list = [...report.leftOut].map(([k, n]) => `${k} (${n})`).join(', ');

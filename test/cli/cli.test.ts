@@ -60,6 +60,12 @@ describe('kandinsky conformance', () => {
     assert.match(lines.at(-2) ?? '', /^left out by --kinds: \d+ case\(s\) of kinds .*unet \(8\)/);
   });
 
+  it('says when a kind asked for has no case in the set', async () => {
+    const r = await kandinsky(['conformance', goldenDir, '--kinds', 'torch_randn,tokenizr']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /no case of kind tokenizr in /);
+  });
+
   it('fails on a kind it does not know', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kandinsky-golden-'));
     try {
