@@ -88,10 +88,10 @@ export function buildPriorTransformer(config: PriorTransformerConfig, checkpoint
   if (c.normInType) h = w.layerNorm(h, 'norm_in', d, LAYER_NORM_EPS);
 
   const bias = attentionBias(g, attentionMask, c);
-  for (let i = 0; i < c.numLayers; i++) h = basicTransformerBlock(g, w.sub(`transformer_blocks.${i}`), h, c, bias);
-
-  // Only the prd token is read, and LayerNorm works per token: normalise just that one.
-  const prd = g.squeeze(g.slice(h, [-1], [sequenceLength(c)], [1]), [1]);
+  for (let i = 0; i < c.numLayers; i++) {
+    h = basicTransformerBlock(g, w.sub(`transformer_blocks.${i}`), h, c, bias, i === c.numLayers - 1);
+  }
+  const prd = g.squeeze(h, [1]);
   const out = w.linear(w.layerNorm(prd, 'norm_out', d, LAYER_NORM_EPS), 'proj_to_clip_embeddings', d, c.clipEmbedDim);
   g.output(out, 'predicted_image_embedding', 'float32', ['batch', c.clipEmbedDim]);
   return g;
@@ -115,18 +115,25 @@ function attentionBias(g: Graph, mask: Value, c: PriorTransformerConfig): Value 
   return g.add(g.unsqueeze(keys, [1, 2]), causalMask(g, sequenceLength(c), MASKED));
 }
 
-/** diffusers' BasicTransformerBlock as the prior builds it: self-attention and a GELU feed-forward, pre-LN. */
-function basicTransformerBlock(g: Graph, w: Weights, h: Value, c: PriorTransformerConfig, bias: Value): Value {
+/**
+ * diffusers' BasicTransformerBlock as the prior builds it: self-attention and a GELU feed-forward, pre-LN.
+ * Only the prd (last) token of the last block is ever read, and nothing after the keys and values mixes
+ * tokens, so that block computes its queries, feed-forward and output for that token alone: [B, 1, d].
+ */
+function basicTransformerBlock(g: Graph, w: Weights, h: Value, c: PriorTransformerConfig, bias: Value, lastTokenOnly: boolean): Value {
   const d = innerDim(c);
-  h = g.add(h, selfAttention(g, w.sub('attn1'), w.layerNorm(h, 'norm1', d, LAYER_NORM_EPS), c, bias));
+  const length = sequenceLength(c);
+  const normed = w.layerNorm(h, 'norm1', d, LAYER_NORM_EPS);
+  const rows = (x: Value, axis: number) => (lastTokenOnly ? g.slice(x, [-1], [length], [axis]) : x);
+  h = g.add(rows(h, 1), selfAttention(g, w.sub('attn1'), rows(normed, 1), normed, c, rows(bias, 2)));
   return g.add(h, feedForward(g, w.sub('ff'), w.layerNorm(h, 'norm3', d, LAYER_NORM_EPS), d));
 }
 
-function selfAttention(g: Graph, w: Weights, x: Value, c: PriorTransformerConfig, bias: Value): Value {
+function selfAttention(g: Graph, w: Weights, queries: Value, tokens: Value, c: PriorTransformerConfig, bias: Value): Value {
   const d = innerDim(c);
-  const q = w.linear(x, 'to_q', d, d);
-  const k = w.linear(x, 'to_k', d, d);
-  const v = w.linear(x, 'to_v', d, d);
+  const q = w.linear(queries, 'to_q', d, d);
+  const k = w.linear(tokens, 'to_k', d, d);
+  const v = w.linear(tokens, 'to_v', d, d);
   return w.linear(g.attention(q, k, v, c.numAttentionHeads, c.attentionHeadDim, { mask: bias }), 'to_out.0', d, d);
 }
 
