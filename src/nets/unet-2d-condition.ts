@@ -135,7 +135,7 @@ function resnetBlock2D(ctx: Context, w: Weights, x: Value, inChannels: number, o
     x = g.avgPool2x(x);
     h = w.conv2d(g.avgPool2x(h), 'conv1', inChannels, outChannels, 3);
   } else if (resample === 'up') {
-    x = g.upsampleNearest2x(x);
+    x = g.upsampleNearest(x, 2, 2);
     h = upsampleNearest2xConv3x3(g, h, w.at('conv1.weight', [outChannels, inChannels, 3, 3]), w.at('conv1.bias', [outChannels]));
   } else {
     h = w.conv2d(h, 'conv1', inChannels, outChannels, 3);

@@ -15,8 +15,6 @@ type UpBlockType = (typeof UP_BLOCK_TYPES)[number];
 const EPS = 1e-6;
 /** SpatialNorm builds its GroupNorm with 32 groups whatever `norm_num_groups` says. */
 const SPATIAL_NORM_GROUPS = 32;
-/** F.interpolate(mode="nearest"): src = floor(dst * in / out). */
-const NEAREST = { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' };
 
 export interface VQModelConfig {
   readonly inChannels: number;
@@ -236,7 +234,7 @@ function spatialNorm(g: Graph, w: Weights, f: Value, cond: Conditioning, channel
   const normed = g.groupNorm(f, SPATIAL_NORM_GROUPS, EPS);
   if (cond.factor === 1) return g.add(g.mul(normed, scale), shift);
   const s = cond.factor;
-  const spread = (v: Value) => g.unsqueeze(g.op('Resize', [v, '', g.constant([1, 1, 1, s])], NEAREST), [3]);
+  const spread = (v: Value) => g.unsqueeze(g.upsampleNearest(v, 1, s), [3]);
   const blocks = g.concat([g.shape(scale, 0, 3), g.ints([s, -1])], 0);
   const y = g.add(g.mul(g.reshapeTo(normed, blocks), spread(scale)), spread(shift));
   return g.reshapeTo(y, g.shape(f));

@@ -143,9 +143,6 @@ export class Graph {
   add(a: Value, b: Value): Value { return this.op('Add', [a, b]); }
   sub(a: Value, b: Value): Value { return this.op('Sub', [a, b]); }
   mul(a: Value, b: Value): Value { return this.op('Mul', [a, b]); }
-  div(a: Value, b: Value): Value { return this.op('Div', [a, b]); }
-  neg(a: Value): Value { return this.op('Neg', [a]); }
-  exp(a: Value): Value { return this.op('Exp', [a]); }
   sqrt(a: Value): Value { return this.op('Sqrt', [a]); }
   cos(a: Value): Value { return this.op('Cos', [a]); }
   sin(a: Value): Value { return this.op('Sin', [a]); }
@@ -248,15 +245,10 @@ export class Graph {
 
   // ---- resampling ----
 
-  /** F.interpolate(scale_factor=2, mode="nearest") on NCHW. */
-  upsampleNearest2x(x: Value): Value {
-    return this.op('Resize', [x, '', this.constant([1, 1, 2, 2])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
-  }
-
-  /** F.interpolate(size=like's HxW, mode="nearest") on NCHW: src = floor(dst * in/out). */
-  resizeNearestLike(x: Value, like: Value): Value {
-    const sizes = this.concat([this.shape(x, 0, 2), this.shape(like, 2, 4)], 0);
-    return this.op('Resize', [x, '', '', sizes], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
+  /** F.interpolate(scale_factor=(scaleH, scaleW), mode="nearest") on NCHW: src = floor(dst / scale). */
+  upsampleNearest(x: Value, scaleH: number, scaleW: number): Value {
+    const attrs = { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' };
+    return this.op('Resize', [x, '', this.constant([1, 1, scaleH, scaleW])], attrs);
   }
 
   avgPool2x(x: Value): Value {

@@ -23,7 +23,7 @@ describe('upsampleNearest2xConv3x3', () => {
       const x = values(n, 1);
       const w = values(4 * shape[1] * 9, 2);
       const b = values(4, 3);
-      const direct = await run((g, xv, wv, bv) => g.conv2d(g.upsampleNearest2x(xv), wv, bv, { pad: 1 }), x, shape, w, b);
+      const direct = await run((g, xv, wv, bv) => g.conv2d(g.upsampleNearest(xv, 2, 2), wv, bv, { pad: 1 }), x, shape, w, b);
       const phased = await run((g, xv, wv, bv) => upsampleNearest2xConv3x3(g, xv, wv, bv), x, shape, w, b);
       assert.deepEqual(phased.shape, [shape[0], 4, 2 * shape[2], 2 * shape[3]]);
       assert.deepEqual(phased.shape, direct.shape);
