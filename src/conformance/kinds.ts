@@ -1,4 +1,3 @@
-
 import { ConfigError } from '../errors.js';
 import { CLIPImageProcessor, readPng } from '../image/index.js';
 import { loadNetwork, type NetworkKind } from '../nets/index.js';

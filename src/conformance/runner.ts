@@ -48,7 +48,8 @@ export async function runConformance(dir: string, options: ConformanceOptions = 
       options.onResult?.(result);
     }
   } finally {
-    for (const release of ctx.cache.values()) await (await release).release?.();
+    // A load that failed was already reported by its case; only what loaded is released.
+    for (const loaded of ctx.cache.values()) await (await loaded.catch(() => undefined))?.release?.();
   }
   const passed = results.filter((r) => r.ok).length;
   return { results, leftOut, passed, failed: results.length - passed };

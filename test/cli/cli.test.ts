@@ -66,6 +66,26 @@ describe('kandinsky conformance', () => {
     assert.match(r.stdout, /no case of kind tokenizr in /);
   });
 
+  it('reports a case whose model cannot be loaded and still ends with the summary', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kandinsky-golden-'));
+    try {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify({
+        format: 'kandinsky-golden/1', models_dir: '.', cases: [{
+          name: 'ghost', kind: 'movq_encode', model: 'no-such-repo', component: 'movq',
+          inputs: { image: null }, expected: {}, tolerance: { max_abs: 0 },
+        }],
+      }));
+      const r = await kandinsky(['conformance', dir]);
+      assert.equal(r.code, 1);
+      assert.match(r.stdout, /FAIL {2}ghost +movq_encode/);
+      assert.match(r.stdout, /could not run: .*no-such-repo\/movq.*not found/);
+      assert.equal(r.stdout.trim().split('\n').at(-1), '0 passed, 1 failed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('fails on a kind it does not know', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kandinsky-golden-'));
     try {
