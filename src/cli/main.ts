@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { KandinskyError } from '../errors.js';
 import { registerBench } from './bench.js';
@@ -9,6 +10,7 @@ const program = new Command();
 program
   .name('kandinsky')
   .description('Kandinsky 2.2 text-to-image on onnxruntime, no Python')
+  .version((JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version)
   .showHelpAfterError();
 registerConformance(program);
 registerPull(program);
