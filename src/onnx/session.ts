@@ -115,6 +115,9 @@ function configEntries(graph: Graph, o: SessionOptions): Record<string, string> 
   // Weights are external data inside the checkpoint files; pointing onnxruntime at their real folder lets
   // it follow the Hugging Face cache's symlinks (which it otherwise refuses as escaping the model dir).
   if (graph.externalFolder) session.model_external_initializers_file_folder_path = graph.externalFolder;
+  // Denormals (|x| < 1.2e-38, far below any tolerance) slow the CPU's float units by orders of magnitude;
+  // activations near zero (SiLU of large negatives) produce them.
+  session.set_denormal_as_zero = '1';
   if (o.prepack === false) session.disable_prepacking = '1';
   return session;
 }
