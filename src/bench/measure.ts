@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Graph, defaultDevice, NetworkSession, type Device } from '../onnx/index.js';
+import { type Graph, defaultDevice, NetworkSession, physicalCores, type Device } from '../onnx/index.js';
 import type { Tensor } from '../tensor/index.js';
 import { readProfile } from './flops.js';
 
@@ -15,7 +15,7 @@ export interface Measurement {
   gflops: number | null;
   peak_rss_mb: number;
   provider: string;
-  threads: number | null;
+  threads: number;
 }
 
 export interface MeasureOptions {
@@ -51,7 +51,7 @@ export async function measureNetwork(
   emit: (m: Measurement) => void,
 ): Promise<void> {
   const provider = o.device ?? defaultDevice();
-  const threads = o.threads ?? null;
+  const threads = o.threads ?? physicalCores();
   const line = (name: string, seconds: number, flops: number | null, d = dims): Measurement => ({
     what: name, size: d.size, batch: d.batch, seconds: round(seconds), gflop: flops === null ? null : round(flops / 1e9),
     gflops: flops === null ? null : round(flops / 1e9 / seconds), peak_rss_mb: peakRssMb(), provider, threads,

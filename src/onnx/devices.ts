@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -56,4 +56,18 @@ export function cpuFeatures(): string {
   const model = /^model name\s*:\s*(.*)$/m.exec(info)?.[1] ?? cpus()[0]?.model ?? '';
   const flags = /^flags\s*:\s*(.*)$/m.exec(info)?.[1] ?? '';
   return `${process.arch} ${model} ${flags}`;
+}
+
+/** onnxruntime's default intra-op thread count: one per physical core. */
+export function physicalCores(): number {
+  try {
+    const cores = new Set(readFileSync('/proc/cpuinfo', 'utf8').split('\n\n').map((cpu) => {
+      const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(cpu)?.[1];
+      return `${field('physical id')}:${field('core id')}`;
+    }).filter((key) => key !== 'undefined:undefined'));
+    if (cores.size > 0) return cores.size;
+  } catch {
+    // not Linux
+  }
+  return availableParallelism();
 }
