@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { formatShape, tensor, type Float32Tensor, type Int64Tensor, type Tensor } from '../tensor/index.js';
 import { isFloatDType, readFloat32, readInt64, readSafetensors, type TensorInfo } from '../weights/index.js';
@@ -141,8 +141,4 @@ export function compareOutputs(data: CaseData, actual: Record<string, unknown>):
     }
   }
   return maxAbs <= tol ? { ok: true, maxAbs } : { ok: false, maxAbs, detail: `max abs error ${maxAbs} > ${tol}` };
-}
-
-export function goldenDirOf(manifestOrDir: string): string {
-  return manifestOrDir.endsWith('.json') ? dirname(manifestOrDir) : manifestOrDir;
 }

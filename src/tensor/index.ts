@@ -20,10 +20,6 @@ export function tensor<D extends TensorData>(data: D, shape: readonly number[]):
   return { data, shape: [...shape] };
 }
 
-export function zeros(shape: readonly number[]): Float32Tensor {
-  return tensor(new Float32Array(numel(shape)), shape);
-}
-
 /** `[2, 4, height]`, for messages: symbolic dimensions (of graph inputs) print as their names. */
 export function formatShape(shape: readonly (number | string)[]): string {
   return `[${shape.join(', ')}]`;

@@ -1,4 +1,4 @@
-import { readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { WeightsError } from '../errors.js';
 
 /**
@@ -17,4 +17,31 @@ export function readExactly(fd: number, length: number, position: number, where:
     done += n;
   }
   return buf;
+}
+
+/** An open weight file: its real path (symlinks resolved, as the HF cache has them), descriptor and size. */
+export interface OpenFile {
+  readonly real: string;
+  readonly fd: number;
+  readonly size: number;
+}
+
+/**
+ * Opens `path` by its real path for `use`, and always closes it. `what` names the format in the error
+ * when the file cannot be opened ("safetensors file", "PyTorch checkpoint").
+ */
+export function withFile<T>(path: string, what: string, use: (file: OpenFile) => T): T {
+  let real: string;
+  let fd: number;
+  try {
+    real = realpathSync(path);
+    fd = openSync(real, 'r');
+  } catch (err) {
+    throw new WeightsError(`${path}: cannot open ${what} (${(err as Error).message})`);
+  }
+  try {
+    return use({ real, fd, size: fstatSync(fd).size });
+  } finally {
+    closeSync(fd);
+  }
 }

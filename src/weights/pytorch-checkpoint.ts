@@ -1,7 +1,6 @@
-import { closeSync, fstatSync, openSync, realpathSync } from 'node:fs';
 import { WeightsError } from '../errors.js';
 import { numel } from '../tensor/index.js';
-import { readExactly } from './file-read.js';
+import { readExactly, withFile } from './file-read.js';
 import { unpickle } from './pickle.js';
 import { BYTES_PER_ELEMENT, type TensorInfo, type WeightDType } from './tensor-info.js';
 import { readZipDirectory, storedEntryOffset, type ZipEntry } from './zip.js';
@@ -236,23 +235,13 @@ function refuseLegacy(fd: number, size: number, path: string): void {
  * The pickle inside is interpreted, never executed: only tensors, storages and dicts are allowed.
  */
 export function readPytorchCheckpoint(path: string): TensorInfo[] {
-  let file: string;
-  try {
-    file = realpathSync(path);
-  } catch (err) {
-    throw new WeightsError(`${path}: cannot open PyTorch checkpoint (${(err as Error).message})`);
-  }
-  const fd = openSync(file, 'r');
-  try {
-    const size = fstatSync(fd).size;
+  return withFile(path, 'PyTorch checkpoint', ({ real, fd, size }) => {
     refuseLegacy(fd, size, path);
     const entries = readZipDirectory(fd, size, path);
     const archive: Archive = { fd, size, path, entries, prefix: findArchivePrefix(entries, path) };
     checkByteOrder(archive);
     const stateDict = readStateDict(archive);
     const locate = storageLocator(archive);
-    return [...stateDict].map(([name, value]) => toTensorInfo(archive, file, locate, name, value));
-  } finally {
-    closeSync(fd);
-  }
+    return [...stateDict].map(([name, value]) => toTensorInfo(archive, real, locate, name, value));
+  });
 }

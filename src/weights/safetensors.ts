@@ -1,7 +1,7 @@
-import { closeSync, fstatSync, openSync, realpathSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { WeightsError } from '../errors.js';
 import { formatShape, numel } from '../tensor/index.js';
-import { readExactly } from './file-read.js';
+import { readExactly, withFile } from './file-read.js';
 import { BYTES_PER_ELEMENT, type TensorInfo, type WeightDType } from './tensor-info.js';
 
 // Format: 8-byte little-endian header length N, N bytes of JSON, then the data section.
@@ -16,15 +16,7 @@ export interface SafetensorsFile {
 
 /** Reads and validates the header of a safetensors file; the tensor bytes stay on disk. */
 export function readSafetensors(path: string): SafetensorsFile {
-  let real: string;
-  try {
-    real = realpathSync(path);
-  } catch (err) {
-    throw new WeightsError(`${path}: cannot open safetensors file (${(err as Error).message})`);
-  }
-  const fd = openSync(real, 'r');
-  try {
-    const size = fstatSync(fd).size;
+  return withFile(path, 'safetensors file', ({ real, fd, size }) => {
     if (size < 8) throw new WeightsError(`${path}: truncated safetensors file (${size} bytes, no header length)`);
     const headerLen = Number(readExactly(fd, 8, 0, path).readBigUInt64LE(0));
     if (headerLen > MAX_HEADER_BYTES) {
@@ -55,9 +47,7 @@ export function readSafetensors(path: string): SafetensorsFile {
       tensors.push(parseEntry(path, real, name, entry, dataStart, dataSize));
     }
     return { path: real, tensors, metadata };
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
 
 function parseEntry(path: string, real: string, name: string, entry: unknown, dataStart: number, dataSize: number): TensorInfo {
@@ -89,13 +79,10 @@ function parseEntry(path: string, real: string, name: string, entry: unknown, da
 /** The raw little-endian bytes of one tensor. */
 export function readTensorBytes(info: TensorInfo): Uint8Array {
   if (info.data) return info.data;
-  const fd = openSync(info.file, 'r');
-  try {
+  return withFile(info.file, 'weight file', ({ fd }) => {
     const buf = readExactly(fd, info.byteLength, info.offset, `${info.file}: tensor "${info.name}"`);
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
 
 function halfToFloat(h: number): number {
