@@ -21,6 +21,15 @@ async function kandinsky(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{
   }
 }
 
+describe('the kandinsky binary', () => {
+  it('is executable, so `npx kandinsky` runs it straight after npm ci', async () => {
+    const { accessSync, constants } = await import('node:fs');
+    assert.doesNotThrow(() => accessSync(bin, constants.X_OK));
+    const { stdout } = await promisify(execFile)(bin, ['--version']);
+    assert.match(stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+});
+
 describe('kandinsky pull', () => {
   let hub: HubServer;
   let cache: string;
