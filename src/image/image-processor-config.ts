@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readJsonObject } from '../config/index.js';
 import { ConfigError } from '../errors.js';
 import type { ResampleFilter } from './resample-filters.js';
 
@@ -28,16 +28,7 @@ const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
 const PIL_RESAMPLE: Record<number, ResampleFilter> = { 0: 'nearest', 1: 'lanczos', 2: 'bilinear', 3: 'bicubic' };
 
 export function readImageProcessorConfig(path: string): CLIPImageProcessorConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`${path}: cannot read image processor config (${(err as Error).message})`);
-  }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ConfigError(`${path}: image processor config must be a JSON object`);
-  }
-  return parseImageProcessorConfig(raw as Record<string, unknown>, path);
+  return parseImageProcessorConfig(readJsonObject(path, 'image processor config'), path);
 }
 
 export function parseImageProcessorConfig(json: Record<string, unknown>, source: string): CLIPImageProcessorConfig {

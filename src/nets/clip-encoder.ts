@@ -1,5 +1,5 @@
 import type { Graph, Value, Weights } from '../onnx/index.js';
-import type { ConfigFields } from './config-fields.js';
+import type { ConfigFields } from '../config/index.js';
 
 // transformers' CLIPEncoder: the pre-LN layer stack shared by the CLIP text and vision towers
 // (kandinsky-2.2-architecture.md §3.2, §3.4).

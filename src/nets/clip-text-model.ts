@@ -2,7 +2,7 @@ import { Graph, type Value, Weights } from '../onnx/index.js';
 import type { Checkpoint } from '../weights/index.js';
 import { causalMask } from './causal-mask.js';
 import { clipEncoder, parseCLIPEncoderConfig, type CLIPEncoderConfig } from './clip-encoder.js';
-import { ConfigFields } from './config-fields.js';
+import { ConfigFields } from '../config/index.js';
 
 // transformers' CLIPTextModelWithProjection (kandinsky-2.2-architecture.md §2.1, §3.2).
 

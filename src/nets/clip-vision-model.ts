@@ -1,7 +1,7 @@
 import { Graph, type Value, Weights } from '../onnx/index.js';
 import type { Checkpoint } from '../weights/index.js';
 import { clipEncoder, parseCLIPEncoderConfig, type CLIPEncoderConfig } from './clip-encoder.js';
-import { ConfigFields } from './config-fields.js';
+import { ConfigFields } from '../config/index.js';
 
 // transformers' CLIPVisionModelWithProjection (kandinsky-2.2-architecture.md §2.2, §3.4).
 

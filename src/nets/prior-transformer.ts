@@ -1,7 +1,7 @@
 import { Graph, type Value, Weights } from '../onnx/index.js';
 import { checkpointTensor, readFloat32, type Checkpoint } from '../weights/index.js';
 import { causalMask } from './causal-mask.js';
-import { ConfigFields } from './config-fields.js';
+import { ConfigFields } from '../config/index.js';
 import { timestepEmbedding, timestepProjection, type TimeEmbedActivation } from './timesteps.js';
 
 // diffusers' PriorTransformer (kandinsky-2.2-architecture.md §2.3, §3.5): the Kandinsky / unCLIP form, with

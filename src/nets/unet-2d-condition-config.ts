@@ -1,4 +1,4 @@
-import { ConfigFields } from './config-fields.js';
+import { ConfigFields } from '../config/index.js';
 
 // The config.json of a diffusers UNet2DConditionModel, narrowed to what Kandinsky 2.2's decoders use
 // (architecture doc 1.3-1.5). Absent keys take diffusers' defaults (UNet2DConditionModel.__init__);

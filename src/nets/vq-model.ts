@@ -1,6 +1,6 @@
 import { Graph, type Value, Weights } from '../onnx/index.js';
 import type { Checkpoint } from '../weights/index.js';
-import { ConfigFields } from './config-fields.js';
+import { ConfigFields } from '../config/index.js';
 import { upsampleNearest2xConv3x3 } from './upsample-conv.js';
 
 // VQModel (MoVQ) as diffusers builds it for Kandinsky 2.2: models/autoencoders/vq_model.py with the

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { readConfigText, readJsonObject } from '../config/index.js';
 import { ConfigError } from '../errors.js';
 import { mergeKey } from './bpe.js';
 
@@ -33,31 +34,9 @@ export interface CLIPTokenizerFiles {
   readonly modelMaxLength: number | undefined;
 }
 
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${path}: cannot read tokenizer file (${(err as Error).message})`);
-  }
-}
-
-function readJsonObject(path: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(readText(path));
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`${path}: malformed JSON (${(err as Error).message})`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError(`${path}: expected a JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}`);
-  }
-  return value as Record<string, unknown>;
-}
-
 function readVocab(path: string): Map<string, number> {
   const vocab = new Map<string, number>();
-  for (const [token, id] of Object.entries(readJsonObject(path))) {
+  for (const [token, id] of Object.entries(readJsonObject(path, 'tokenizer file'))) {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
       throw new ConfigError(`${path}: token ${JSON.stringify(token)} should map to a non-negative integer id, got ${JSON.stringify(id)}`);
     }
@@ -68,7 +47,7 @@ function readVocab(path: string): Map<string, number> {
 
 /** Line 0 is the `#version` header; later duplicates of a merge win, as in a Python dict. */
 function readMergeRanks(path: string): Map<string, number> {
-  const lines = readText(path).trim().split('\n').slice(1, MERGES_READ + 1);
+  const lines = readConfigText(path, 'tokenizer merges file').trim().split('\n').slice(1, MERGES_READ + 1);
   const ranks = new Map<string, number>();
   lines.forEach((line, rank) => {
     const pair = line.trim().split(/\s+/);
@@ -114,9 +93,9 @@ function readModelMaxLength(config: Record<string, unknown>, path: string): numb
 export function readTokenizerFiles(dir: string): CLIPTokenizerFiles {
   const configPath = join(dir, 'tokenizer_config.json');
   const mapPath = join(dir, 'special_tokens_map.json');
-  const config = readJsonObject(configPath);
+  const config = readJsonObject(configPath, 'tokenizer config');
   checkTokenizerClass(config, configPath);
-  const map = existsSync(mapPath) ? readJsonObject(mapPath) : {};
+  const map = existsSync(mapPath) ? readJsonObject(mapPath, 'special tokens map') : {};
   const special = (key: SpecialTokenName) =>
     tokenContent(map[key], mapPath, key) ?? tokenContent(config[key], configPath, key) ?? DEFAULT_SPECIAL_TOKENS[key];
   return {

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { readJsonObject } from '../config/index.js';
 import { ConfigError, WeightsError } from '../errors.js';
 import { readPytorchCheckpoint } from './pytorch-checkpoint.js';
 import { readSafetensors } from './safetensors.js';
@@ -16,20 +17,6 @@ const readers: Record<'safetensors' | 'bin', Reader> = {
   bin: readPytorchCheckpoint,
 };
 
-export function readJson(path: string, what: string): Record<string, unknown> {
-  if (!existsSync(path)) throw new ConfigError(`${path}: ${what} not found`);
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`${path}: ${what} is not valid JSON (${(err as Error).message})`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError(`${path}: ${what} must be a JSON object`);
-  }
-  return value as Record<string, unknown>;
-}
-
 export interface ModelIndex {
   readonly className: string;
   /** component name -> [library, class], e.g. unet -> ["diffusers", "UNet2DConditionModel"]. */
@@ -38,7 +25,7 @@ export interface ModelIndex {
 
 export function readModelIndex(repoDir: string): ModelIndex {
   const path = join(repoDir, 'model_index.json');
-  const json = readJson(path, 'model_index.json (is this a diffusers model folder?)');
+  const json = readJsonObject(path, 'model_index.json (is this a diffusers model folder?)');
   const components = new Map<string, readonly [string, string]>();
   for (const [key, value] of Object.entries(json)) {
     if (key.startsWith('_')) continue;
@@ -84,7 +71,7 @@ function findWeights(dir: string, files: Set<string>, base: string, ext: string,
 }
 
 function shardsOf(indexPath: string): string[] {
-  const index = readJson(indexPath, 'sharded checkpoint index');
+  const index = readJsonObject(indexPath, 'sharded checkpoint index');
   const map = index.weight_map;
   if (!map || typeof map !== 'object') throw new WeightsError(`${indexPath}: sharded index has no "weight_map"`);
   const shards = [...new Set(Object.values(map as Record<string, unknown>).map(String))];
@@ -108,5 +95,5 @@ function indexTensors(source: string, paths: string[], read: Reader): Checkpoint
 
 /** A component's config.json. */
 export function readComponentConfig(componentDir: string, file = 'config.json'): Record<string, unknown> {
-  return readJson(join(componentDir, file), `${file} of component "${componentDir}"`);
+  return readJsonObject(join(componentDir, file), `${file} of component "${componentDir}"`);
 }

@@ -5,7 +5,7 @@ export {
   type SafetensorsFile, type TensorToWrite, type TensorLayout,
 } from './safetensors.js';
 export { readPytorchCheckpoint } from './pytorch-checkpoint.js';
-export { loadCheckpoint, readComponentConfig, readModelIndex, readJson, type ComponentOptions, type ModelIndex } from './diffusers.js';
+export { loadCheckpoint, readComponentConfig, readModelIndex, type ComponentOptions, type ModelIndex } from './diffusers.js';
 export { hubCacheDir, repoCacheDir, resolveCachedSnapshot, resolveModelPath, type ModelPathOptions } from './hf-cache.js';
 export { pull, isHubOffline, DEFAULT_ENDPOINT, type PullOptions, type PullProgress } from './hub.js';
 export { createPullProgress, formatBytes, type PullProgressView } from './pull-progress.js';

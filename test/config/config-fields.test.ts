@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
-import { ConfigFields } from '../../src/nets/config-fields.js';
+import { ConfigFields } from '../../src/config/index.js';
 
 const fields = (json: Record<string, unknown>) => new ConfigFields(json, 'net/config.json');
 

@@ -1,0 +1,2 @@
+export { ConfigFields } from './config-fields.js';
+export { readJsonObject, readConfigText } from './json-file.js';

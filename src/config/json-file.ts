@@ -1,0 +1,51 @@
+import { readFileSync, statSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+
+// Configs, indexes and tokenizer files are kilobytes to a few megabytes (vocab.json: 1.6 MB); a larger file
+// is not one of them, and parsing it whole could cost gigabytes.
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The JSON object in `path`. `what` names the file in every error ("config.json of component unet",
+ * "sharded checkpoint index"): missing, not a regular file, too large, malformed, or not an object.
+ */
+export function readJsonObject(path: string, what: string): Record<string, unknown> {
+  const value = parseJson(readConfigText(path, what), path, what);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(`${path}: ${what} must be a JSON object, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** The text of a small config-like file, refused when it is missing, not a regular file or implausibly large. */
+export function readConfigText(path: string, what: string): string {
+  let size: number;
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new ConfigError(`${path}: ${what} is not a regular file`);
+    size = stat.size;
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(code === 'ENOENT' ? `${path}: ${what} not found` : `${path}: cannot read ${what} (${(err as Error).message})`);
+  }
+  if (size > MAX_JSON_BYTES) throw new ConfigError(`${path}: ${what} is ${size} bytes, more than the ${MAX_JSON_BYTES} a config file can be`);
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${path}: cannot read ${what} (${(err as Error).message})`);
+  }
+}
+
+function parseJson(text: string, path: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${path}: ${what} is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
