@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { basename, dirname } from 'node:path';
 import type { onnx as OnnxNamespace } from 'onnx-proto';
@@ -80,10 +81,7 @@ export class Graph {
 
   /** A float32 constant; identical constants are shared. */
   constant(values: ArrayLike<number>, dims: readonly number[] = [values.length]): Value {
-    return this.cached('f', values, dims, () => {
-      const data = Float32Array.from(values);
-      return { dataType: DT.FLOAT, dims: [...dims], rawData: new Uint8Array(data.buffer) };
-    });
+    return this.cached(DT.FLOAT, dims, Float32Array.from(values));
   }
 
   scalar(x: number): Value {
@@ -92,18 +90,20 @@ export class Graph {
 
   /** An int64 constant (shapes, axes, indices). */
   ints(values: readonly number[], dims: readonly number[] = [values.length]): Value {
-    return this.cached('i', values, dims, () => {
-      const data = BigInt64Array.from(values, (v) => BigInt(v));
-      return { dataType: DT.INT64, dims: [...dims], rawData: new Uint8Array(data.buffer) };
-    });
+    return this.cached(DT.INT64, dims, BigInt64Array.from(values, (v) => BigInt(v)));
   }
 
-  private cached(kind: string, values: ArrayLike<number>, dims: readonly number[], make: () => OnnxNamespace.ITensorProto): Value {
-    const key = `${kind}[${dims.join(',')}]${Array.from(values).join(',')}`;
+  /**
+   * Constants are shared by a digest of their type, dims and bytes: the bytes tell -0 from 0, and the key
+   * stays a few dozen characters however large the constant (a causal mask, a frequency table).
+   */
+  private cached(dataType: number, dims: readonly number[], data: Float32Array | BigInt64Array): Value {
+    const rawData = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const key = createHash('sha256').update(`${dataType}[${dims.join(',')}]`).update(rawData).digest('base64');
     let name = this.constants.get(key);
     if (!name) {
-      name = this.fresh(`const_${kind}`);
-      this.initializers.push({ ...make(), name });
+      name = this.fresh(dataType === DT.FLOAT ? 'const_f' : 'const_i');
+      this.initializers.push({ name, dataType, dims: [...dims], rawData });
       this.constants.set(key, name);
     }
     return name;

@@ -72,3 +72,33 @@ describe('Graph weights', () => {
     assert.throws(() => w.at('ids', [2]), /weight "ids" is I64, expected a floating-point tensor/);
   });
 });
+
+describe('Graph constants', () => {
+  it('shares a constant made twice with the same type, dims and values', () => {
+    const g = new Graph('t');
+    assert.equal(g.constant([1, 2.5]), g.constant(new Float32Array([1, 2.5])));
+    assert.equal(g.ints([0, -1], [1, 2]), g.ints([0, -1], [1, 2]));
+  });
+
+  it('tells apart constants whose values join to the same text', () => {
+    const g = new Graph('t');
+    // String(-0) is "0": a key made of the joined values would hand -0 out for 0.
+    assert.notEqual(g.scalar(0), g.scalar(-0));
+    assert.notEqual(g.constant([1, 2], [2]), g.constant([1, 2], [1, 2]));
+    assert.notEqual(g.constant([1, 2]), g.ints([1, 2]));
+    assert.notEqual(g.constant([0.1]), g.constant([0.2]));
+  });
+
+  it('keys a large constant by a short digest, not by its values as text', () => {
+    const g = new Graph('t');
+    const n = 1 << 22;
+    const big = new Float32Array(n).fill(1 / 3);
+    const name = g.constant(big);
+    assert.equal(g.constant(big), name);
+    big[n - 1] = 0;
+    assert.notEqual(g.constant(big), name);
+    const keys = [...(g as unknown as { constants: Map<string, string> }).constants.keys()];
+    assert.equal(keys.length, 2);
+    for (const key of keys) assert.ok(key.length < 100, `a key of ${key.length} characters`);
+  });
+});
