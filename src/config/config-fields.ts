@@ -1,6 +1,18 @@
 import { ConfigError } from '../errors.js';
 
 /**
+ * The largest width or count a config may give unless a field says otherwise: 2^20 = 1,048,576. Published
+ * networks stay far below it (the largest is CLIP's vocabulary, 49408). A size from a config sizes tables built
+ * before any weight can vouch for it (timestep frequencies, masks, shape constants) and is multiplied into
+ * other sizes; with every factor bounded here, a hostile value fails at once instead of allocating gigabytes,
+ * and a product of two stays an exact integer. Products that size something are bounded where they are formed.
+ */
+export const MAX_SIZE = 1 << 20;
+
+/** The most entries a per-block list may have: each block halves or doubles the resolution, and real networks have 4. */
+export const MAX_BLOCKS = 64;
+
+/**
  * Typed reads of a config.json: an absent key (or `null`, which diffusers writes for "use the default")
  * takes the library's default; a value of the wrong kind is a ConfigError naming the file, the field, the
  * value and what is expected. `oneOf` is the exception on null: there `None` can be an option of its own
@@ -12,25 +24,33 @@ export class ConfigFields {
     readonly source: string,
   ) {}
 
-  /** A positive integer (a width, a count). */
-  int(key: string, fallback?: number): number {
+  /** A positive integer (a width, a count), at most `max` (MAX_SIZE unless given). */
+  int(key: string, fallback?: number, o: { max?: number } = {}): number {
+    const max = o.max ?? MAX_SIZE;
     const v = this.value(key, fallback);
-    if (!isPositiveInt(v)) throw this.error(key, v, 'a positive integer');
+    if (!isPositiveInt(v, max)) throw this.error(key, v, `a positive integer (at most ${max})`);
     return v;
   }
 
-  /** Any integer (a token id). */
+  /** Any integer exactly representable as a number (a token id, an offset). */
   integer(key: string, fallback?: number): number {
     const v = this.value(key, fallback);
-    if (typeof v !== 'number' || !Number.isInteger(v)) throw this.error(key, v, 'an integer');
-    return v;
+    if (!Number.isSafeInteger(v)) throw this.error(key, v, 'an integer');
+    return v as number;
   }
 
-  /** A positive number (an epsilon). */
+  /** A finite number (a scale factor). */
+  number(key: string, fallback: number): number {
+    const v = this.value(key, fallback);
+    if (!Number.isFinite(v)) throw this.error(key, v, 'a finite number');
+    return v as number;
+  }
+
+  /** A positive finite number (an epsilon). */
   positive(key: string, fallback?: number): number {
     const v = this.value(key, fallback);
-    if (typeof v !== 'number' || !(v > 0)) throw this.error(key, v, 'a positive number');
-    return v;
+    if (!Number.isFinite(v) || !((v as number) > 0)) throw this.error(key, v, 'a positive finite number');
+    return v as number;
   }
 
   bool(key: string, fallback: boolean): boolean {
@@ -39,28 +59,37 @@ export class ConfigFields {
     return v;
   }
 
-  /** A non-empty list of positive integers (`block_out_channels`). */
+  /** A list of exactly `length` finite numbers (a per-channel mean). */
+  numbers(key: string, length: number, fallback: readonly number[]): number[] {
+    const v = this.value(key, fallback);
+    if (!Array.isArray(v) || v.length !== length || !v.every((x) => Number.isFinite(x))) throw this.error(key, v, `a list of ${length} finite numbers`);
+    return [...v];
+  }
+
+  /** A list of 1 to MAX_BLOCKS positive integers, each at most MAX_SIZE (`block_out_channels`). */
   ints(key: string, fallback: readonly number[]): number[] {
     const v = this.value(key, fallback);
-    if (!Array.isArray(v) || v.length === 0 || !v.every(isPositiveInt)) throw this.error(key, v, 'a non-empty list of positive integers');
+    if (!isList(v) || v.length === 0 || !v.every((x) => isPositiveInt(x, MAX_SIZE))) {
+      throw this.error(key, v, `a list of 1 to ${MAX_BLOCKS} positive integers (each at most ${MAX_SIZE})`);
+    }
     return [...v];
   }
 
   /** One positive integer for every block, or a list with one per block, expanded as diffusers does. */
   perBlock(key: string, fallback: number, blocks: number): number[] {
     const v = this.value(key, fallback);
-    if (isPositiveInt(v)) return new Array<number>(blocks).fill(v);
-    if (Array.isArray(v) && v.length === blocks && v.every(isPositiveInt)) return [...v];
-    throw this.error(key, v, `a positive integer or a list of ${blocks} (one per block)`);
+    if (isPositiveInt(v, MAX_SIZE)) return new Array<number>(blocks).fill(v);
+    if (isList(v) && v.length === blocks && v.every((x) => isPositiveInt(x, MAX_SIZE))) return [...v];
+    throw this.error(key, v, `a positive integer (at most ${MAX_SIZE}) or a list of ${blocks} (one per block)`);
   }
 
   /** One block type per `block_out_channels` entry, each among those this implementation builds. */
   blockTypes<T extends string>(key: string, supported: readonly T[], fallback: readonly string[], blocks: number): T[] {
     const v = this.value(key, fallback);
-    if (!Array.isArray(v) || v.length !== blocks) throw this.error(key, v, `a list of ${blocks} block types (one per "block_out_channels" entry)`);
+    if (!isList(v) || v.length !== blocks) throw this.error(key, v, `a list of ${blocks} block types (one per "block_out_channels" entry)`);
     v.forEach((type, i) => {
       if (!supported.includes(type as T)) {
-        throw new ConfigError(`${this.source}: field "${key}" [${i}] is ${JSON.stringify(type)}, an unsupported block type; supported: ${supported.join(', ')}`);
+        throw new ConfigError(`${this.source}: field "${key}" [${i}] is ${show(type)}, an unsupported block type; supported: ${supported.join(', ')}`);
       }
     });
     return [...v] as T[];
@@ -82,6 +111,18 @@ export class ConfigFields {
     return expected;
   }
 
+  /**
+   * A value of a form only one config has (an image size given as an integer or as a dict): `parse` turns the
+   * raw JSON value into it, or gives undefined to refuse it as not being `expected`.
+   */
+  parsed<T>(key: string, fallback: T, parse: (value: unknown) => T | undefined, expected: string): T {
+    const v = this.json[key];
+    if (v === undefined || v === null) return fallback;
+    const parsed = parse(v);
+    if (parsed === undefined) throw this.error(key, v, expected);
+    return parsed;
+  }
+
   /** A field check that involves more than one key. */
   require(ok: boolean, message: string): void {
     if (!ok) throw new ConfigError(`${this.source}: ${message}`);
@@ -99,10 +140,22 @@ export class ConfigFields {
   /** A refused default is named as such: the config never wrote the value the message shows. */
   private error(key: string, value: unknown, expected: string): ConfigError {
     const defaulted = value !== this.json[key] ? '; the config leaves it unset, so that is the default' : '';
-    return new ConfigError(`${this.source}: field "${key}" is ${JSON.stringify(value)}, expected ${expected}${defaulted}`);
+    return new ConfigError(`${this.source}: field "${key}" is ${show(value)}, expected ${expected}${defaulted}`);
   }
 }
 
-function isPositiveInt(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v > 0;
+/** A config value as JSON, cut short: a hostile list of a million entries must not become a message as long. */
+function show(value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value); // JSON would say null
+  if (Array.isArray(value) && value.length > 8) return `[${value.slice(0, 8).map(show).join(',')},...] (${value.length} entries)`;
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 120 ? `${text.slice(0, 100)}... (${text.length} characters)` : text;
+}
+
+function isPositiveInt(v: unknown, max: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= max;
+}
+
+function isList(v: unknown): v is unknown[] {
+  return Array.isArray(v) && v.length <= MAX_BLOCKS;
 }

@@ -1,2 +1,2 @@
-export { ConfigFields } from './config-fields.js';
+export { ConfigFields, MAX_BLOCKS, MAX_SIZE } from './config-fields.js';
 export { readJsonObject, readConfigText } from './json-file.js';

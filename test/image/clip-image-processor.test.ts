@@ -115,14 +115,22 @@ describe('CLIPImageProcessor', () => {
 
   it('refuses a config with a resample filter it does not implement', () => {
     withConfig({ resample: 5 }, (dir) => {
-      assert.throws(() => CLIPImageProcessor.fromPretrained(dir), (e: unknown) => e instanceof ConfigError && /"resample" 5/.test(e.message));
+      assert.throws(() => CLIPImageProcessor.fromPretrained(dir), (e: unknown) => e instanceof ConfigError && /preprocessor_config\.json: field "resample" is 5, expected 0 \(nearest\), 1 \(lanczos\), 2 \(bilinear\) or 3 \(bicubic\)/.test(e.message));
     });
   });
 
   it('refuses a malformed field and names it', () => {
     withConfig({ image_mean: [0.5, 0.5] }, (dir) => {
-      assert.throws(() => CLIPImageProcessor.fromPretrained(dir), (e: unknown) => e instanceof ConfigError && /preprocessor_config\.json: "image_mean"/.test(e.message));
+      assert.throws(() => CLIPImageProcessor.fromPretrained(dir), (e: unknown) => e instanceof ConfigError && /preprocessor_config\.json: field "image_mean" is \[0\.5,0\.5\], expected a list of 3 finite numbers/.test(e.message));
     });
+  });
+
+  it('refuses a resize or crop side beyond 4096, before any image is touched', () => {
+    for (const config of [{ size: 1e6 }, { size: { shortest_edge: 1e9 } }, { crop_size: { height: 224, width: 5000 } }]) {
+      withConfig(config, (dir) => {
+        assert.throws(() => CLIPImageProcessor.fromPretrained(dir), (e: unknown) => e instanceof ConfigError && /field "(size|crop_size)" is .*, expected a side of 1 to 4096/.test(e.message));
+      });
+    }
   });
 
   it('refuses a folder without preprocessor_config.json', () => {
