@@ -1,6 +1,6 @@
 import { Graph, type Value, Weights } from '../onnx/index.js';
 import type { Checkpoint } from '../weights/index.js';
-import { causalMask } from './causal-mask.js';
+import { causalMask, MAX_CAUSAL_TOKENS } from './causal-mask.js';
 import { clipEncoder, parseCLIPEncoderConfig, type CLIPEncoderConfig } from './clip-encoder.js';
 import { ConfigFields } from '../config/index.js';
 
@@ -21,7 +21,7 @@ export function parseCLIPTextModelConfig(json: Record<string, unknown>, source: 
   return {
     encoder: parseCLIPEncoderConfig(f, { hiddenSize: 512, intermediateSize: 2048, numAttentionHeads: 8, numHiddenLayers: 12 }),
     vocabSize: f.int('vocab_size', 49408),
-    maxPositionEmbeddings: f.int('max_position_embeddings', 77),
+    maxPositionEmbeddings: f.int('max_position_embeddings', 77, { max: MAX_CAUSAL_TOKENS }),
     projectionDim: f.int('projection_dim', 512),
     eosTokenId: f.integer('eos_token_id', 49407),
   };
@@ -48,6 +48,7 @@ export function buildCLIPTextModel(config: CLIPTextModelConfig, checkpoint: Chec
   const padding = options.attentionMask ? g.input('attention_mask', 'int64', ['batch', 'sequence']) : undefined;
 
   const t = w.sub('text_model');
+  // Before the causal mask: the position table's shape vouches for the max_position_embeddings that sizes it.
   const embeddings = textEmbeddings(g, t.sub('embeddings'), ids, config);
   const encoded = clipEncoder(g, t.sub('encoder'), embeddings, config.encoder, attentionBias(g, ids, padding, config));
   const lastHiddenState = t.layerNorm(encoded, 'final_layer_norm', hiddenSize, layerNormEps);

@@ -1,8 +1,8 @@
 import { Graph, type Value, Weights } from '../onnx/index.js';
 import { checkpointTensor, readFloat32, type Checkpoint } from '../weights/index.js';
-import { causalMask } from './causal-mask.js';
-import { ConfigFields } from '../config/index.js';
-import { timestepEmbedding, timestepProjection, type TimeEmbedActivation } from './timesteps.js';
+import { causalMask, MAX_CAUSAL_TOKENS } from './causal-mask.js';
+import { ConfigFields, MAX_SIZE } from '../config/index.js';
+import { timeEmbedding, type TimeEmbedActivation } from './timesteps.js';
 
 // diffusers' PriorTransformer (kandinsky-2.2-architecture.md §2.3, §3.5): the Kandinsky / unCLIP form, with
 // projected text states and a "prd" token.
@@ -29,6 +29,9 @@ export function parsePriorTransformerConfig(json: Record<string, unknown>, sourc
   const f = new ConfigFields(json, source);
   const heads = f.int('num_attention_heads', 32);
   const headDim = f.int('attention_head_dim', 64);
+  // The inner width is their product: bounded as one width is, before anything is sized by it.
+  f.require(heads * headDim <= MAX_SIZE,
+    `"num_attention_heads" ${heads} x "attention_head_dim" ${headDim} = ${heads * headDim}, expected at most ${MAX_SIZE} (the inner width)`);
   const embeddingDim = f.int('embedding_dim', 768);
   // The other forms (no text states, no prd token: Shap-E's prior) take different inputs and outputs.
   f.oneOf('encoder_hid_proj_type', ['linear'], 'linear');
@@ -38,7 +41,7 @@ export function parsePriorTransformerConfig(json: Record<string, unknown>, sourc
     attentionHeadDim: headDim,
     numLayers: f.int('num_layers', 20),
     embeddingDim,
-    numEmbeddings: f.int('num_embeddings', 77),
+    numEmbeddings: f.int('num_embeddings', 77, { max: MAX_CAUSAL_TOKENS }),
     additionalEmbeddings: f.exactly('additional_embeddings', 4, 4),
     timeEmbedActFn: f.oneOf<TimeEmbedActivation>('time_embed_act_fn', ['silu', 'swish', 'gelu'], 'silu'),
     normInType: f.oneOf<'layer' | null>('norm_in_type', ['layer', null], null),
@@ -72,8 +75,9 @@ export function buildPriorTransformer(config: PriorTransformerConfig, checkpoint
   const encoderHiddenStates = g.input('encoder_hidden_states', 'float32', ['batch', c.numEmbeddings, c.embeddingDim]);
   const attentionMask = g.input('attention_mask', 'bool', ['batch', c.numEmbeddings]);
 
-  const projected = timestepProjection(g, timestep, d, { flipSinToCos: true, downscaleFreqShift: 0 });
-  const time = timestepEmbedding(g, w.sub('time_embedding'), projected, { inChannels: d, timeEmbedDim: c.timeEmbedDim, outDim: d, act: c.timeEmbedActFn });
+  const time = timeEmbedding(g, w.sub('time_embedding'), timestep, {
+    inChannels: d, timeEmbedDim: c.timeEmbedDim, outDim: d, act: c.timeEmbedActFn, flipSinToCos: true, downscaleFreqShift: 0,
+  });
   const normedProj = c.embeddingProjNormType ? w.layerNorm(projEmbedding, 'embedding_proj_norm', c.embeddingProjDim, LAYER_NORM_EPS) : projEmbedding;
   const tokenOf = (x: Value) => g.unsqueeze(x, [1]);
   const prdShape = g.concat([g.shape(hiddenStates, 0, 1), g.ints([1, d])], 0);
@@ -84,6 +88,7 @@ export function buildPriorTransformer(config: PriorTransformerConfig, checkpoint
     tokenOf(w.linear(hiddenStates, 'proj_in', c.embeddingDim, d)),
     g.expand(w.at('prd_embedding', [1, 1, d]), prdShape),
   ], 1);
+  // Before the causal mask: this shape vouches for the sequence length that sizes it.
   h = g.add(h, w.at('positional_embedding', [1, sequenceLength(c), d]));
   if (c.normInType) h = w.layerNorm(h, 'norm_in', d, LAYER_NORM_EPS);
 

@@ -3,28 +3,17 @@ import { fmaf32 } from '../random/index.js';
 
 // diffusers' Timesteps / get_timestep_embedding and TimestepEmbedding (kandinsky-2.2-architecture.md §3.5).
 
-export interface TimestepsOptions {
+interface TimestepsOptions {
   /** Put the cosines first (diffusers' flip_sin_to_cos). */
   flipSinToCos: boolean;
   /** diffusers' downscale_freq_shift: the frequencies are exp(-ln(10000) j / (half - shift)). */
   downscaleFreqShift: number;
 }
 
-/**
- * timestep int64 [batch] -> [batch, dim]: sin and cos of t * f_j. Past a few hundred radians one ulp of f_j
- * shows in the fourth decimal, so the f_j are the float32 values torch computes, not the exact ones.
- */
-export function timestepProjection(g: Graph, timestep: Value, dim: number, o: TimestepsOptions): Value {
-  const half = Math.floor(dim / 2);
-  const args = g.mul(g.unsqueeze(g.cast(timestep, 'float32'), [1]), g.constant(timestepFrequencies(half, o.downscaleFreqShift), [1, half]));
-  const [sin, cos] = [g.sin(args), g.cos(args)];
-  const emb = g.concat(o.flipSinToCos ? [cos, sin] : [sin, cos], 1);
-  return dim % 2 ? g.pad(emb, [0, 0, 0, 1]) : emb;
-}
-
 export type TimeEmbedActivation = 'silu' | 'swish' | 'gelu';
 
-export interface TimestepEmbeddingOptions {
+export interface TimeEmbeddingOptions extends TimestepsOptions {
+  /** The width of the sinusoidal projection, which is linear_1's input. */
   readonly inChannels: number;
   readonly timeEmbedDim: number;
   /** linear_2's width; `timeEmbedDim` when absent, as in diffusers. */
@@ -32,10 +21,27 @@ export interface TimestepEmbeddingOptions {
   readonly act: TimeEmbedActivation;
 }
 
-/** diffusers' TimestepEmbedding: linear_1, activation, linear_2 (the UNet's and the prior's `time_embedding`). */
-export function timestepEmbedding(g: Graph, w: Weights, x: Value, o: TimestepEmbeddingOptions): Value {
-  const h = w.linear(x, 'linear_1', o.inChannels, o.timeEmbedDim);
+/**
+ * timestep int64 [batch] -> [batch, outDim]: diffusers' Timesteps then TimestepEmbedding (linear_1, activation,
+ * linear_2), the UNet's and the prior's `time_embedding`. linear_1's weight [timeEmbedDim, inChannels] is checked
+ * first, so the checkpoint vouches for the width before the frequency table is built from it.
+ */
+export function timeEmbedding(g: Graph, w: Weights, timestep: Value, o: TimeEmbeddingOptions): Value {
+  w.at('linear_1.weight', [o.timeEmbedDim, o.inChannels]);
+  const h = w.linear(timestepProjection(g, timestep, o.inChannels, o), 'linear_1', o.inChannels, o.timeEmbedDim);
   return w.linear(o.act === 'gelu' ? g.gelu(h) : g.silu(h), 'linear_2', o.timeEmbedDim, o.outDim ?? o.timeEmbedDim);
+}
+
+/**
+ * timestep int64 [batch] -> [batch, dim]: sin and cos of t * f_j. Past a few hundred radians one ulp of f_j
+ * shows in the fourth decimal, so the f_j are the float32 values torch computes, not the exact ones.
+ */
+function timestepProjection(g: Graph, timestep: Value, dim: number, o: TimestepsOptions): Value {
+  const half = Math.floor(dim / 2);
+  const args = g.mul(g.unsqueeze(g.cast(timestep, 'float32'), [1]), g.constant(timestepFrequencies(half, o.downscaleFreqShift), [1, half]));
+  const [sin, cos] = [g.sin(args), g.cos(args)];
+  const emb = g.concat(o.flipSinToCos ? [cos, sin] : [sin, cos], 1);
+  return dim % 2 ? g.pad(emb, [0, 0, 0, 1]) : emb;
 }
 
 /** torch, in float32: exponent = f32(-ln 10000) * j, divided by (half - shift), then exp. */

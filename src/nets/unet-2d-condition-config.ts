@@ -83,6 +83,10 @@ export function parseUNet2DConditionModelConfig(json: Record<string, unknown>, s
     additionEmbedType !== 'image_hint' || inChannels > HINT_CHANNELS,
     `field "in_channels" is ${inChannels}; with "addition_embed_type" "image_hint" it counts the ${HINT_CHANNELS} hint channels too, so it must exceed ${HINT_CHANNELS}`,
   );
+  const freqShift = f.integer('freq_shift', 0);
+  // get_timestep_embedding divides by half - freq_shift, half being half of the projection's width.
+  const half = Math.floor(blockOutChannels[0] / 2);
+  f.require(freqShift < half, `field "freq_shift" is ${freqShift}, expected less than ${half} (half of "block_out_channels" [0])`);
   const kernel = (key: string) => {
     const k = f.int(key, 3);
     f.require(k % 2 === 1, `field "${key}" is ${k}; only odd kernels keep the size`);
@@ -103,7 +107,7 @@ export function parseUNet2DConditionModelConfig(json: Record<string, unknown>, s
     normNumGroups,
     normEps: f.positive('norm_eps', 1e-5),
     flipSinToCos: f.bool('flip_sin_to_cos', true),
-    freqShift: f.integer('freq_shift', 0),
+    freqShift,
     timeEmbedDim: f.int('time_embedding_dim', 4 * blockOutChannels[0]),
     convInKernel: kernel('conv_in_kernel'),
     convOutKernel: kernel('conv_out_kernel'),

@@ -1,6 +1,6 @@
 import { Graph, type Value, Weights } from '../onnx/index.js';
 import type { Checkpoint } from '../weights/index.js';
-import { timestepEmbedding, timestepProjection } from './timesteps.js';
+import { timeEmbedding } from './timesteps.js';
 import { HINT_CHANNELS, type DownBlockType, type UNet2DConditionModelConfig, type UpBlockType } from './unet-2d-condition-config.js';
 import { upsampleNearest2xConv3x3 } from './upsample-conv.js';
 
@@ -49,8 +49,9 @@ export function buildUNet2DConditionModel(c: UNet2DConditionModelConfig, checkpo
   const imageEmbeds = g.input('image_embeds', 'float32', ['batch', c.encoderHidDim]);
 
   const base = c.blockOutChannels[0];
-  const tEmb = timestepProjection(g, timestep, base, { flipSinToCos: c.flipSinToCos, downscaleFreqShift: c.freqShift });
-  let emb = timestepEmbedding(g, w.sub('time_embedding'), tEmb, { inChannels: base, timeEmbedDim: c.timeEmbedDim, act: 'silu' });
+  let emb = timeEmbedding(g, w.sub('time_embedding'), timestep, {
+    inChannels: base, timeEmbedDim: c.timeEmbedDim, act: 'silu', flipSinToCos: c.flipSinToCos, downscaleFreqShift: c.freqShift,
+  });
   emb = g.add(emb, imageTimeEmbedding(w.sub('add_embedding'), imageEmbeds, c.encoderHidDim, c.timeEmbedDim));
   const tokens = imageProjection(g, w.sub('encoder_hid_proj'), imageEmbeds, c.encoderHidDim, c.crossAttentionDim);
   const ctx: Context = { g, c, tembAct: g.silu(emb), tokens };
