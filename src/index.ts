@@ -7,4 +7,5 @@ export { CLIPTokenizer } from './tokenizer/index.js';
 export { TorchGenerator } from './random/index.js';
 export { CLIPImageProcessor, readPng, decodePng, encodePng, writePng, convert, resize, type PilImage } from './image/index.js';
 export { loadCheckpoint, readModelIndex, resolveModelPath, pull, hubCacheDir, type Checkpoint, type TensorInfo } from './weights/index.js';
+export { loadScheduler, schedulerFromConfig, timestepsForStrength, UnCLIPScheduler, DDPMScheduler, DDIMScheduler, DPMSolverMultistepScheduler, type Scheduler, type StepOptions } from './schedulers/index.js';
 export { runConformance, type ConformanceReport } from './conformance/index.js';

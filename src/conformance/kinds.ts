@@ -3,8 +3,9 @@ import { CLIPImageProcessor, readPng } from '../image/index.js';
 import { loadNetwork, type NetworkKind } from '../nets/index.js';
 import type { Device, NetworkSession } from '../onnx/index.js';
 import { TorchGenerator } from '../random/index.js';
+import { schedulerFromConfig, timestepsForStrength } from '../schedulers/index.js';
 import { CLIPTokenizer } from '../tokenizer/index.js';
-import { tensor, type Int64Tensor, type Tensor } from '../tensor/index.js';
+import { numel, tensor, type Float32Tensor, type Int64Tensor, type Tensor } from '../tensor/index.js';
 import type { CaseData } from './golden.js';
 
 /** Per-run state shared by the cases: loaded sessions/tokenizers keyed by what they were built from. */
@@ -122,6 +123,45 @@ async function movqDecode(data: CaseData, ctx: RunContext): Promise<Record<strin
   return (await network(data, ctx, kind)).run({ latents: data.floatInput('latents') });
 }
 
+/** set_timesteps, then one step per timestep on the case's model outputs, one generator for the whole loop. */
+async function scheduler(data: CaseData): Promise<Record<string, unknown>> {
+  const config = data.input('config') as Record<string, unknown>;
+  const s = schedulerFromConfig(data.input('class') as string, config, `case ${data.c.name}: config (${String(data.c.config_source ?? 'inline')})`);
+  s.setTimesteps(data.input('num_inference_steps') as number);
+  const g = new TorchGenerator().manualSeed(BigInt(data.input('seed') as number | string));
+  const outputs = data.floatInput('model_outputs');
+  if (outputs.shape[0] !== s.timesteps.length) {
+    throw new ConfigError(`case ${data.c.name}: ${outputs.shape[0]} model outputs for ${s.timesteps.length} timesteps`);
+  }
+  const rowShape = outputs.shape.slice(1);
+  const row = numel(rowShape);
+  let x = data.floatInput('sample');
+  const samples = new Float32Array(s.timesteps.length * x.data.length);
+  s.timesteps.forEach((t, i) => {
+    const prevTimestep = data.c.inputs.prev_timestep === 'next' ? s.timesteps[i + 1] : undefined;
+    const modelOutput: Float32Tensor = tensor(outputs.data.subarray(i * row, (i + 1) * row), rowShape);
+    x = s.step(modelOutput, t, x, { generator: g, prevTimestep });
+    samples.set(x.data, i * x.data.length);
+  });
+  return {
+    timesteps: tensor(BigInt64Array.from(s.timesteps, BigInt), [s.timesteps.length]),
+    samples: tensor(samples, [s.timesteps.length, ...x.shape]),
+  };
+}
+
+/** The img2img / emb2emb start: the strength-cut schedule and the sample noised at its first timestep. */
+async function schedulerAddNoise(data: CaseData): Promise<Record<string, unknown>> {
+  const config = data.input('config') as Record<string, unknown>;
+  const s = schedulerFromConfig(data.input('class') as string, config, `case ${data.c.name}: config (${String(data.c.config_source ?? 'inline')})`);
+  const steps = data.input('num_inference_steps') as number;
+  s.setTimesteps(steps);
+  const timesteps = timestepsForStrength(s.timesteps, steps, data.input('strength') as number);
+  return {
+    timesteps: tensor(BigInt64Array.from(timesteps, BigInt), [timesteps.length]),
+    noisy_samples: s.addNoise(data.floatInput('original_samples'), data.floatInput('noise'), timesteps[0]),
+  };
+}
+
 export const KIND_HANDLERS: Record<string, KindHandler> = {
   torch_randn: torchRandn,
   clip_tokenizer: clipTokenizer,
@@ -132,5 +172,7 @@ export const KIND_HANDLERS: Record<string, KindHandler> = {
   unet,
   movq_encode: movqEncode,
   movq_decode: movqDecode,
+  scheduler,
+  scheduler_add_noise: schedulerAddNoise,
 };
 
