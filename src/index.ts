@@ -9,3 +9,10 @@ export { CLIPImageProcessor, readPng, decodePng, encodePng, writePng, convert, r
 export { loadCheckpoint, readModelIndex, resolveModelPath, pull, hubCacheDir, type Checkpoint, type TensorInfo } from './weights/index.js';
 export { loadScheduler, schedulerFromConfig, timestepsForStrength, UnCLIPScheduler, DDPMScheduler, DDIMScheduler, DPMSolverMultistepScheduler, type Scheduler, type StepOptions } from './schedulers/index.js';
 export { runConformance, type ConformanceReport } from './conformance/index.js';
+export {
+  KandinskyV22PriorPipeline, KandinskyV22PriorEmb2EmbPipeline, KandinskyV22Pipeline, KandinskyV22Img2ImgPipeline,
+  KandinskyV22InpaintPipeline, KandinskyV22ControlnetPipeline, KandinskyV22ControlnetImg2ImgPipeline, generateCombined,
+  priorEmbeddings, HOSTED_NEGATIVE_SUFFIX, AbortedError, noiseSource,
+  type PipelineOptions, type PriorOutput, type DecoderOutput, type StepEvent, type RunControl, type Generators,
+} from './pipelines/index.js';
+export { CLIPTextModelWithProjection, CLIPVisionModelWithProjection, PriorTransformer, UNet2DConditionModel, VQModel } from './nets/index.js';

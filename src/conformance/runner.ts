@@ -1,6 +1,7 @@
 import type { Device } from '../onnx/index.js';
 import { CaseData, compareOutputs, readGoldenSet, type GoldenCase } from './golden.js';
-import { KIND_HANDLERS, type RunContext } from './kinds.js';
+import { KIND_HANDLERS, type KindHandler, type RunContext } from './kinds.js';
+import { PIPELINE_KIND_HANDLERS } from './pipeline-kinds.js';
 
 export interface CaseResult {
   readonly name: string;
@@ -58,7 +59,7 @@ export async function runConformance(dir: string, options: ConformanceOptions = 
 async function runCase(set: ReturnType<typeof readGoldenSet>, c: GoldenCase, ctx: RunContext): Promise<CaseResult> {
   const started = performance.now();
   const base = { name: c.name, kind: c.kind, tolerance: c.tolerance?.max_abs ?? 0 };
-  const handler = KIND_HANDLERS[c.kind];
+  const handler: KindHandler | undefined = KIND_HANDLERS[c.kind] ?? (PIPELINE_KIND_HANDLERS as Record<string, KindHandler>)[c.kind];
   if (!handler) return { ...base, ok: false, maxAbs: NaN, seconds: 0, detail: `unknown kind "${c.kind}"` };
   try {
     const data = new CaseData(set, c);

@@ -1,12 +1,16 @@
 import { InputError } from '../errors.js';
 import { formatShape, numel, tensor, type Float32Tensor } from '../tensor/index.js';
-import type { TorchGenerator } from '../random/index.js';
 import { expf, f32, sqrtf } from './float32.js';
 import type { NoiseSchedule } from './noise-schedule.js';
 
+/** What draws a step's noise: a TorchGenerator, or the pipelines' one-generator-per-row source. */
+export interface NoiseGenerator {
+  randn(shape: readonly number[]): Float32Tensor;
+}
+
 export interface StepOptions {
   /** Source of the noise UnCLIP and DDPM add in every step with `t > 0`; required there. */
-  readonly generator?: TorchGenerator;
+  readonly generator?: NoiseGenerator;
   /** UnCLIP only: the timestep stepped to (the prior pipelines pass the next one; `t - 1` when absent). */
   readonly prevTimestep?: number;
 }
