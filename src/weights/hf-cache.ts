@@ -5,7 +5,7 @@
 //   {cache}/models--{org}--{name}/refs/{revision}         the commit a branch or tag pointed to
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, resolve, sep } from 'node:path';
 import { ConfigError } from '../errors.js';
 
 const COMMIT_HASH = /^[0-9a-f]{40}$/;
@@ -78,6 +78,21 @@ export function resolveModelPath(spec: string, options: ModelPathOptions = {}): 
     throw new ConfigError(`no model folder at ${resolve(spec)}, and "${spec}" is not a hub repository id (ORG/NAME)`);
   }
   return resolveCachedSnapshot(spec, options.revision, options.cacheDir);
+}
+
+/**
+ * The blobs folder of the cached repository whose snapshot holds `realPath` (a path with its links resolved:
+ * `{cache}/models--{org}--{name}/snapshots/{commit}/...`): where that snapshot's links may lead. Undefined
+ * for a path outside any snapshot.
+ */
+export function snapshotBlobsDir(realPath: string): string | undefined {
+  const parts = realPath.split(sep);
+  for (let i = parts.length - 3; i >= 0; i--) {
+    if (parts[i].startsWith('models--') && parts[i + 1] === 'snapshots' && parts[i + 2] !== '') {
+      return join(parts.slice(0, i + 1).join(sep) || sep, 'blobs');
+    }
+  }
+  return undefined;
 }
 
 function readRef(repoDir: string, revision: string): string | undefined {

@@ -1,12 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { WeightsError } from '../errors.js';
-import { formatShape, numel } from '../tensor/index.js';
 import { readExactly, withFile } from './file-read.js';
+import { checkDataLayout, parseSafetensorsHeader } from './safetensors-header.js';
 import { BYTES_PER_ELEMENT, type TensorInfo, type WeightDType } from './tensor-info.js';
 
 // Format: 8-byte little-endian header length N, N bytes of JSON, then the data section.
 // Each header entry: {"dtype", "shape", "data_offsets": [begin, end]} relative to the data section.
-const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+// The reference implementation's limit on N; real headers are about 100 bytes per tensor.
+const MAX_HEADER_BYTES = 100_000_000;
 
 export interface SafetensorsFile {
   readonly path: string;
@@ -18,62 +19,21 @@ export interface SafetensorsFile {
 export function readSafetensors(path: string): SafetensorsFile {
   return withFile(path, 'safetensors file', ({ real, fd, size }) => {
     if (size < 8) throw new WeightsError(`${path}: truncated safetensors file (${size} bytes, no header length)`);
-    const headerLen = Number(readExactly(fd, 8, 0, path).readBigUInt64LE(0));
-    if (headerLen > MAX_HEADER_BYTES) {
-      throw new WeightsError(`${path}: not a safetensors file (header length ${headerLen} is implausible)`);
+    // The length is not quoted when implausible: the file may not be a safetensors file at all.
+    const headerLen = readExactly(fd, 8, 0, path).readBigUInt64LE(0);
+    if (headerLen > BigInt(MAX_HEADER_BYTES)) {
+      throw new WeightsError(`${path}: not a safetensors file (its first 8 bytes give a header length above the format's limit of ${MAX_HEADER_BYTES} bytes)`);
     }
-    if (8 + headerLen > size) {
+    const dataStart = 8 + Number(headerLen);
+    if (dataStart > size) {
       throw new WeightsError(`${path}: truncated safetensors file (header of ${headerLen} bytes, file has ${size})`);
     }
-    const headerBytes = readExactly(fd, headerLen, 8, path);
-    let header: Record<string, unknown>;
-    try {
-      header = JSON.parse(headerBytes.toString('utf8'));
-    } catch (err) {
-      throw new WeightsError(`${path}: malformed safetensors header (${(err as Error).message})`);
-    }
-    if (header === null || typeof header !== 'object' || Array.isArray(header)) {
-      throw new WeightsError(`${path}: malformed safetensors header (not a JSON object)`);
-    }
-    const dataStart = 8 + headerLen;
-    const dataSize = size - dataStart;
-    const tensors: TensorInfo[] = [];
-    let metadata: Record<string, string> = {};
-    for (const [name, entry] of Object.entries(header)) {
-      if (name === '__metadata__') {
-        metadata = (entry ?? {}) as Record<string, string>;
-        continue;
-      }
-      tensors.push(parseEntry(path, real, name, entry, dataStart, dataSize));
-    }
+    const { entries, metadata } = parseSafetensorsHeader(readExactly(fd, Number(headerLen), 8, path), path);
+    checkDataLayout(entries, size - dataStart, path);
+    const tensors = entries.map(({ name, dtype, shape, begin, end }): TensorInfo =>
+      ({ name, dtype, shape, file: real, offset: dataStart + begin, byteLength: end - begin }));
     return { path: real, tensors, metadata };
   });
-}
-
-function parseEntry(path: string, real: string, name: string, entry: unknown, dataStart: number, dataSize: number): TensorInfo {
-  const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-  const where = `${path}: tensor "${name}"`;
-  if (typeof e?.dtype !== 'string' || !(e.dtype in BYTES_PER_ELEMENT)) {
-    throw new WeightsError(`${where} has unsupported dtype ${JSON.stringify(e?.dtype)}`);
-  }
-  const dtype = e.dtype as WeightDType;
-  if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new WeightsError(`${where} has a malformed shape ${JSON.stringify(e.shape)}`);
-  }
-  const offs = e.data_offsets;
-  if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0) || offs[1] < offs[0]) {
-    throw new WeightsError(`${where} has malformed data_offsets ${JSON.stringify(offs)}`);
-  }
-  const shape = e.shape as number[];
-  const expected = numel(shape) * BYTES_PER_ELEMENT[dtype];
-  const [begin, end] = offs as [number, number];
-  if (end - begin !== expected) {
-    throw new WeightsError(`${where}: data_offsets span ${end - begin} bytes, ${dtype} ${formatShape(shape)} needs ${expected}`);
-  }
-  if (end > dataSize) {
-    throw new WeightsError(`${where} ends at byte ${end} of the data section, which has only ${dataSize} bytes (truncated file?)`);
-  }
-  return { name, dtype, shape, file: real, offset: dataStart + begin, byteLength: expected };
 }
 
 /** The raw little-endian bytes of one tensor. */
@@ -159,14 +119,14 @@ export interface TensorLayout {
 
 /** The bytes before the data section: the header length, then the JSON header padded to keep the data 8-byte aligned. */
 export function encodeSafetensorsHeader(tensors: Iterable<TensorLayout>, metadata?: Record<string, string>): Buffer {
-  const header: Record<string, unknown> = {};
-  if (metadata) header.__metadata__ = metadata;
+  const entries: [string, unknown][] = metadata ? [['__metadata__', metadata]] : [];
   let offset = 0;
   for (const t of tensors) {
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.byteLength] };
+    entries.push([t.name, { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.byteLength] }]);
     offset += t.byteLength;
   }
-  let json = Buffer.from(JSON.stringify(header));
+  // fromEntries defines own properties: a tensor named "__proto__" is written as a tensor.
+  let json = Buffer.from(JSON.stringify(Object.fromEntries(entries)));
   json = Buffer.concat([json, Buffer.from(' '.repeat((8 - (json.length % 8)) % 8))]);
   const length = Buffer.alloc(8);
   length.writeBigUInt64LE(BigInt(json.length));

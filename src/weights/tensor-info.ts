@@ -8,6 +8,21 @@ export const BYTES_PER_ELEMENT: Record<WeightDType, number> = {
   F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
 };
 
+/**
+ * True when `name` is one of our dtypes. Own keys only: a file naming its dtype "constructor" or
+ * "__proto__" must not find Object.prototype's members.
+ */
+export function isWeightDType(name: string): name is WeightDType {
+  return Object.hasOwn(BYTES_PER_ELEMENT, name);
+}
+
+/**
+ * The most tensors one checkpoint file (or one shard index) may list. The largest published checkpoints
+ * hold about 100k (mixture-of-experts models with one tensor per expert, over all shards); a larger count
+ * is a hostile header, refused before it costs memory in proportion.
+ */
+export const MAX_TENSORS = 200_000;
+
 /** The floating-point types: what readFloat32 decodes and what a network's weights may be. */
 export function isFloatDType(dtype: WeightDType): boolean {
   return dtype === 'F32' || dtype === 'F16' || dtype === 'BF16' || dtype === 'F64';

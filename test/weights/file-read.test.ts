@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { WeightsError } from '../../src/errors.js';
 import { readExactly } from '../../src/weights/file-read.js';
+import { readPytorchCheckpoint } from '../../src/weights/pytorch-checkpoint.js';
 import { readSafetensors, readTensorBytes, writeSafetensors } from '../../src/weights/safetensors.js';
+import { readSafetensorsInChild } from './read-in-child.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'kandinsky-file-read-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -41,5 +44,38 @@ describe('readExactly', () => {
     truncateSync(path, info.offset + 6);
     assert.throws(() => readTensorBytes(info), (err: unknown) =>
       err instanceof WeightsError && err.message.startsWith(`${info.file}: tensor "proj.weight": file ends at byte ${info.offset + 6}`));
+  });
+});
+
+describe('withFile: only regular files are opened', () => {
+  it('refuses a weight path that is a directory', () => {
+    const dir = join(scratch, 'model.safetensors.d');
+    mkdirSync(dir);
+    assert.throws(() => readSafetensors(dir), (err: unknown) =>
+      err instanceof WeightsError && err.message === `${dir}: expected a safetensors file, found a directory`);
+    assert.throws(() => readPytorchCheckpoint(dir), (err: unknown) =>
+      err instanceof WeightsError && err.message === `${dir}: expected a PyTorch checkpoint, found a directory`);
+  });
+
+  it('refuses a FIFO without blocking', () => {
+    const fifo = join(scratch, 'pipe.safetensors');
+    execFileSync('mkfifo', [fifo]);
+    // In a child process: a read that blocked would hang this test runner for good.
+    const read = readSafetensorsInChild(fifo, 10_000);
+    assert.equal(read.error?.name, 'WeightsError');
+    assert.equal(read.error?.message, `${fifo}: expected a safetensors file, found a FIFO (named pipe)`);
+  });
+
+  it('refuses a link to a device, naming the link', () => {
+    const link = join(scratch, 'zero.safetensors');
+    symlinkSync('/dev/zero', link);
+    assert.throws(() => readSafetensors(link), (err: unknown) =>
+      err instanceof WeightsError && err.message === `${link}: expected a safetensors file, found a device`);
+  });
+
+  it('says a missing file is not found', () => {
+    const path = join(scratch, 'absent.safetensors');
+    assert.throws(() => readSafetensors(path), (err: unknown) =>
+      err instanceof WeightsError && err.message === `${path}: safetensors file not found`);
   });
 });
