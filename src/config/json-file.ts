@@ -2,8 +2,12 @@ import { readFileSync, statSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 
 // Configs, indexes and tokenizer files are kilobytes to a few megabytes (vocab.json: 1.6 MB); a larger file
-// is not one of them, and parsing it whole could cost gigabytes.
-const MAX_JSON_BYTES = 64 * 1024 * 1024;
+// is not one of them. JSON.parse builds an object per array or object, tens of bytes each, so the text is
+// first scanned for its nesting depth and container count: a hostile file of empty arrays is refused before
+// it costs more memory than a small multiple of its size.
+const MAX_JSON_BYTES = 16 * 1024 * 1024;
+const MAX_DEPTH = 32;
+const MAX_CONTAINERS = 100_000;
 
 /**
  * The JSON object in `path`. `what` names the file in every error ("config.json of component unet",
@@ -38,6 +42,7 @@ export function readConfigText(path: string, what: string): string {
 }
 
 function parseJson(text: string, path: string, what: string): unknown {
+  checkStructure(text, path, what);
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -48,4 +53,25 @@ function parseJson(text: string, path: string, what: string): unknown {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
+
+/** Nesting depth and the number of arrays and objects, counted outside strings, within the bounds above. */
+function checkStructure(text: string, path: string, what: string): void {
+  let depth = 0;
+  let containers = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_DEPTH) throw new ConfigError(`${path}: ${what} nests deeper than ${MAX_DEPTH} levels, which no config does`);
+      if (++containers > MAX_CONTAINERS) throw new ConfigError(`${path}: ${what} holds more than ${MAX_CONTAINERS} arrays and objects, which no config does`);
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
 }

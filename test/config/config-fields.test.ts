@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
-import { ConfigFields, MAX_BLOCKS, MAX_SIZE } from '../../src/config/index.js';
+import { ConfigFields, MAX_BLOCKS, MAX_SIZE, readJsonObject } from '../../src/config/index.js';
 
 const fields = (json: Record<string, unknown>) => new ConfigFields(json, 'net/config.json');
 
@@ -99,5 +102,33 @@ describe('ConfigFields', () => {
     assert.equal(f.parsed('size', 1, edge, '{"edge": n}'), 4);
     assert.equal(f.parsed('absent', 1, edge, '{"edge": n}'), 1);
     assert.throws(() => f.parsed('odd', 1, edge, '{"edge": n}'), refusal(/^net\/config\.json: field "odd" is "x", expected \{"edge": n\}$/));
+  });
+});
+
+describe('readJsonObject', () => {
+  const write = (text: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'json-'));
+    const path = join(dir, 'config.json');
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('refuses deep nesting and floods of containers before parsing them', () => {
+    assert.throws(() => readJsonObject(write(`{"a": ${'['.repeat(1000)}${']'.repeat(1000)}}`), 'config.json'), /nests deeper than 32 levels/);
+    const started = performance.now();
+    assert.throws(() => readJsonObject(write(`{"a": [${new Array(2_000_000).fill('[]').join(',')}]}`), 'config.json'), /more than 100000 arrays and objects/);
+    assert.ok(performance.now() - started < 2000);
+  });
+
+  it('ignores brackets inside strings, escaped quotes included', () => {
+    assert.deepEqual(readJsonObject(write(`{"a": "[[[\\"{{{", "b": [1, {"c": "]]"}]}`), 'config.json'), { a: '[[["{{{', b: [1, { c: ']]' }] });
+  });
+
+  it('names a missing file, a directory, a file too large and text that is not a JSON object', () => {
+    assert.throws(() => readJsonObject('/nonexistent/config.json', 'config.json of unet'), /\/nonexistent\/config\.json: config\.json of unet not found/);
+    assert.throws(() => readJsonObject(tmpdir(), 'config.json'), /is not a regular file/);
+    assert.throws(() => readJsonObject(write(' '.repeat(17 * 1024 * 1024)), 'config.json'), /more than the 16777216/);
+    assert.throws(() => readJsonObject(write('[1, 2]'), 'config.json'), /must be a JSON object, got an array/);
+    assert.throws(() => readJsonObject(write('{"a": '), 'config.json'), /is not valid JSON/);
   });
 });
