@@ -8,14 +8,34 @@ import { WeightsError } from '../errors.js';
 // Python values become: None -> null, bool -> boolean, int -> number (bigint past 2^53),
 // float -> number, str -> string, tuple -> frozen array, list -> array, dict -> Map.
 
+/**
+ * What REDUCE calls: a global as `findGlobal` resolved it. It gets the argument tuple as one array,
+ * never spread into arguments, because a hostile tuple may hold millions of items.
+ */
+export type PickleCallable = (args: readonly unknown[]) => unknown;
+
 export interface UnpicklerHooks {
-  /** Resolves `module.name`; must throw for anything not allowed. A function returned here may be called by REDUCE. */
+  /** Resolves `module.name`; must throw for anything not allowed. A function returned here is a PickleCallable that REDUCE may call. */
   findGlobal(module: string, name: string): unknown;
   /** Resolves a persistent id (BINPERSID): an object the pickler stored outside the pickle. */
   persistentLoad(pid: unknown): unknown;
 }
 
 const HIGHEST_PROTOCOL = 5;
+
+// Bounds that keep a hostile pickle from exhausting memory or the call stack, far above what torch.save
+// writes: a state dict pushes about 22 values per tensor (name, storage id, size and stride tuples, hooks
+// dict, memo reads), memoizes 8 of them and builds 1 to 1.5 dicts (backward hooks, module metadata).
+// Published checkpoints have at most a few thousand tensors (the UNet ~700); these bounds allow over
+// 20,000, while whatever a hostile pickle builds before it is refused stays under ~100 MB.
+const MAX_VALUES = 1 << 19;
+const MAX_MEMO = 1 << 18;
+/** An empty dict costs ~200 bytes where most values cost a few words: dicts have their own bound. */
+const MAX_DICTS = 1 << 16;
+/** A state dict nests containers 4 deep (dict > rebuild args > storage id tuple) and MARKs 3 deep. */
+const MAX_NESTING = 64;
+/** Longest `module.name` a GLOBAL may ask for: Python's are short, and the name goes into messages. */
+const MAX_GLOBAL_NAME = 256;
 
 // One byte each; names as in CPython's pickle.py.
 const Op = {
@@ -60,10 +80,16 @@ const Op = {
 
 class Unpickler {
   private pos = 0;
+  /** Where the opcode being interpreted starts, for messages. */
+  private opAt = 0;
   private stack: unknown[] = [];
   /** Stacks saved by MARK: the objects since the latest mark are `stack`. */
   private readonly metastack: unknown[][] = [];
   private readonly memo = new Map<number, unknown>();
+  /** Containers holding other containers, with how deep they nest; a missing one nests at most 1 deep. */
+  private readonly depths = new WeakMap<object, number>();
+  private pushed = 0;
+  private dicts = 0;
   private readonly view: DataView;
 
   constructor(
@@ -74,8 +100,8 @@ class Unpickler {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
-  private fail(message: string, at = this.pos): never {
-    throw new WeightsError(`${this.source}: ${message} (pickle byte ${at})`);
+  private fail(message: string): never {
+    throw new WeightsError(`${this.source}: ${message} (pickle byte ${this.opAt})`);
   }
 
   private take(n: number): number {
@@ -104,9 +130,11 @@ class Unpickler {
 
   /** GLOBAL's arguments: two newline-terminated lines. */
   private line(): string {
-    const end = this.bytes.indexOf(0x0a, this.pos);
-    if (end < 0) this.fail('the pickle ends inside a GLOBAL name');
-    const text = this.utf8(end - this.pos);
+    const end = this.bytes.subarray(this.pos, this.pos + MAX_GLOBAL_NAME + 1).indexOf(0x0a);
+    if (end < 0) {
+      this.fail(this.pos + MAX_GLOBAL_NAME < this.bytes.length ? `a GLOBAL name is longer than ${MAX_GLOBAL_NAME} bytes` : 'the pickle ends inside a GLOBAL name');
+    }
+    const text = this.utf8(end);
     this.pos++; // the newline
     return text;
   }
@@ -120,22 +148,56 @@ class Unpickler {
     return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
   }
 
-  private push(value: unknown): void { this.stack.push(value); }
+  private push(value: unknown): void {
+    if (++this.pushed > MAX_VALUES) this.fail(`the pickle pushes more than ${MAX_VALUES} values; a state dict of 20,000 tensors pushes fewer`);
+    this.stack.push(value);
+  }
+
+  /** Counts a dict the pickle builds, by EMPTY_DICT or by calling a global (OrderedDict). */
+  private built(value: unknown): unknown {
+    if (value instanceof Map && ++this.dicts > MAX_DICTS) this.fail(`the pickle builds more than ${MAX_DICTS} dicts; a state dict of 20,000 tensors builds fewer`);
+    return value;
+  }
+
+  private depthOf(value: unknown): number {
+    if (typeof value !== 'object' || value === null) return 0;
+    return this.depths.get(value) ?? 1;
+  }
+
+  /** Records that `container` holds `items`, refusing nesting deeper than any state dict's. */
+  private nest(container: object, items: readonly unknown[]): void {
+    let depth = this.depthOf(container);
+    for (const item of items) depth = Math.max(depth, this.depthOf(item) + 1);
+    if (depth > MAX_NESTING) this.fail(`containers nest more than ${MAX_NESTING} deep; a state dict nests a few levels`);
+    if (depth > 1) this.depths.set(container, depth);
+  }
+
+  private mark(): void {
+    if (this.metastack.length >= MAX_NESTING) this.fail(`MARKs nest more than ${MAX_NESTING} deep; a state dict nests a few levels`);
+    this.metastack.push(this.stack);
+    this.stack = [];
+  }
+
+  private tuple(items: unknown[]): void {
+    const tuple = Object.freeze(items);
+    this.nest(tuple, tuple);
+    this.push(tuple);
+  }
 
   private pop(): unknown {
-    if (this.stack.length === 0) this.fail('malformed pickle: an opcode needs a value but the stack is empty', this.pos - 1);
+    if (this.stack.length === 0) this.fail('malformed pickle: an opcode needs a value but the stack is empty');
     return this.stack.pop();
   }
 
   private top(): unknown {
-    if (this.stack.length === 0) this.fail('malformed pickle: an opcode needs a value but the stack is empty', this.pos - 1);
+    if (this.stack.length === 0) this.fail('malformed pickle: an opcode needs a value but the stack is empty');
     return this.stack[this.stack.length - 1];
   }
 
   private popMark(): unknown[] {
     const items = this.stack;
     const saved = this.metastack.pop();
-    if (!saved) this.fail('malformed pickle: an opcode needs a MARK but there is none', this.pos - 1);
+    if (!saved) this.fail('malformed pickle: an opcode needs a MARK but there is none');
     this.stack = saved;
     return items;
   }
@@ -145,28 +207,58 @@ class Unpickler {
     return this.memo.get(key);
   }
 
+  private memoPut(key: number): void {
+    if (this.memo.size >= MAX_MEMO && !this.memo.has(key)) this.fail(`the pickle memoizes more than ${MAX_MEMO} values; a state dict of 20,000 tensors memoizes fewer`);
+    this.memo.set(key, this.top());
+  }
+
+  private append(items: readonly unknown[]): void {
+    const list = this.listOnTop();
+    this.nest(list, items);
+    for (const item of items) list.push(item);
+  }
+
+  private setItems(items: readonly unknown[]): void {
+    if (items.length % 2 !== 0) this.fail('malformed pickle: SETITEMS with an odd number of keys and values');
+    const dict = this.dictOnTop();
+    this.nest(dict, items);
+    for (let i = 0; i < items.length; i += 2) dict.set(items[i], items[i + 1]);
+  }
+
   private dictOnTop(): Map<unknown, unknown> {
     const dict = this.top();
-    if (!(dict instanceof Map)) this.fail('malformed pickle: SETITEM(S) on something that is not a dict', this.pos - 1);
+    if (!(dict instanceof Map)) this.fail('malformed pickle: SETITEM(S) on something that is not a dict');
     return dict;
   }
 
   private listOnTop(): unknown[] {
     const list = this.top();
-    if (!Array.isArray(list) || Object.isFrozen(list)) this.fail('malformed pickle: APPEND(S) on something that is not a list', this.pos - 1);
+    if (!Array.isArray(list) || Object.isFrozen(list)) this.fail('malformed pickle: APPEND(S) on something that is not a list');
     return list;
   }
 
   private global(module: string, name: string): void {
+    if (module.length + name.length > MAX_GLOBAL_NAME) {
+      this.fail(`asks for a global named by ${module.length + name.length} characters, more than the ${MAX_GLOBAL_NAME} of any global a state dict uses`);
+    }
     this.push(this.hooks.findGlobal(module, name));
   }
 
   private reduce(): void {
     const args = this.pop();
     const callable = this.pop();
-    if (typeof callable !== 'function') this.fail('malformed pickle: REDUCE on something that is not callable', this.pos - 1);
-    if (!Array.isArray(args)) this.fail('malformed pickle: REDUCE arguments are not a tuple', this.pos - 1);
-    this.push(callable(...args));
+    if (typeof callable !== 'function') this.fail('malformed pickle: REDUCE on something that is not callable');
+    if (!Array.isArray(args)) this.fail('malformed pickle: REDUCE arguments are not a tuple');
+    const result = this.built((callable as PickleCallable)(args));
+    if (typeof result === 'object' && result !== null) this.nest(result, [args]);
+    this.push(result);
+  }
+
+  /** torch.save's pickle leaves exactly its one result: anything else was not written by a pickler. */
+  private stop(): unknown {
+    if (this.metastack.length > 0) this.fail(`malformed pickle: STOP inside ${this.metastack.length} unclosed MARK(s)`);
+    if (this.stack.length !== 1) this.fail(`malformed pickle: STOP with ${this.stack.length} values on the stack, expected 1`);
+    return this.stack[0];
   }
 
   /** BUILD sets an object's state. The only objects built here are dicts, whose state holds
@@ -174,22 +266,22 @@ class Unpickler {
   private build(): void {
     const state = this.pop();
     const target = this.top();
-    if (!(target instanceof Map) || !(state instanceof Map)) this.fail('BUILD is supported only for dict attributes', this.pos - 1);
+    if (!(target instanceof Map) || !(state instanceof Map)) this.fail('BUILD is supported only for dict attributes');
   }
 
   run(): unknown {
     while (this.pos < this.bytes.length) {
-      const at = this.pos;
+      this.opAt = this.pos;
       const op = this.u8();
       switch (op) {
         case Op.PROTO: {
           const protocol = this.u8();
-          if (protocol > HIGHEST_PROTOCOL) this.fail(`unsupported pickle protocol ${protocol}`, at);
+          if (protocol > HIGHEST_PROTOCOL) this.fail(`unsupported pickle protocol ${protocol}`);
           break;
         }
         case Op.FRAME: this.u64(); break; // a buffering hint; the opcodes inside follow as usual
-        case Op.STOP: return this.pop();
-        case Op.MARK: this.metastack.push(this.stack); this.stack = []; break;
+        case Op.STOP: return this.stop();
+        case Op.MARK: this.mark(); break;
         case Op.POP: this.pop(); break;
         case Op.POP_MARK: this.popMark(); break;
         case Op.NONE: this.push(null); break;
@@ -202,33 +294,27 @@ class Unpickler {
         case Op.BINFLOAT: this.push(this.f64()); break;
         case Op.BINUNICODE: this.push(this.utf8(this.u32())); break;
         case Op.SHORT_BINUNICODE: this.push(this.utf8(this.u8())); break;
-        case Op.EMPTY_TUPLE: this.push(Object.freeze([])); break;
-        case Op.TUPLE: this.push(Object.freeze(this.popMark())); break;
-        case Op.TUPLE1: { const a = this.pop(); this.push(Object.freeze([a])); break; }
-        case Op.TUPLE2: { const b = this.pop(); const a = this.pop(); this.push(Object.freeze([a, b])); break; }
-        case Op.TUPLE3: { const c = this.pop(); const b = this.pop(); const a = this.pop(); this.push(Object.freeze([a, b, c])); break; }
+        case Op.EMPTY_TUPLE: this.tuple([]); break;
+        case Op.TUPLE: this.tuple(this.popMark()); break;
+        case Op.TUPLE1: { const a = this.pop(); this.tuple([a]); break; }
+        case Op.TUPLE2: { const b = this.pop(); const a = this.pop(); this.tuple([a, b]); break; }
+        case Op.TUPLE3: { const c = this.pop(); const b = this.pop(); const a = this.pop(); this.tuple([a, b, c]); break; }
         case Op.EMPTY_LIST: this.push([]); break;
-        case Op.APPEND: { const value = this.pop(); this.listOnTop().push(value); break; }
-        case Op.APPENDS: { const items = this.popMark(); this.listOnTop().push(...items); break; }
-        case Op.EMPTY_DICT: this.push(new Map()); break;
-        case Op.SETITEM: { const value = this.pop(); const key = this.pop(); this.dictOnTop().set(key, value); break; }
-        case Op.SETITEMS: {
-          const items = this.popMark();
-          if (items.length % 2 !== 0) this.fail('malformed pickle: SETITEMS with an odd number of keys and values', at);
-          const dict = this.dictOnTop();
-          for (let i = 0; i < items.length; i += 2) dict.set(items[i], items[i + 1]);
-          break;
-        }
+        case Op.APPEND: this.append([this.pop()]); break;
+        case Op.APPENDS: this.append(this.popMark()); break;
+        case Op.EMPTY_DICT: this.push(this.built(new Map())); break;
+        case Op.SETITEM: { const value = this.pop(); const key = this.pop(); this.setItems([key, value]); break; }
+        case Op.SETITEMS: this.setItems(this.popMark()); break;
         case Op.BINGET: this.push(this.memoGet(this.u8())); break;
         case Op.LONG_BINGET: this.push(this.memoGet(this.u32())); break;
-        case Op.BINPUT: this.memo.set(this.u8(), this.top()); break;
-        case Op.LONG_BINPUT: this.memo.set(this.u32(), this.top()); break;
-        case Op.MEMOIZE: this.memo.set(this.memo.size, this.top()); break;
+        case Op.BINPUT: this.memoPut(this.u8()); break;
+        case Op.LONG_BINPUT: this.memoPut(this.u32()); break;
+        case Op.MEMOIZE: this.memoPut(this.memo.size); break;
         case Op.GLOBAL: { const module = this.line(); this.global(module, this.line()); break; }
         case Op.STACK_GLOBAL: {
           const name = this.pop();
           const module = this.pop();
-          if (typeof module !== 'string' || typeof name !== 'string') this.fail('malformed pickle: STACK_GLOBAL names are not strings', at);
+          if (typeof module !== 'string' || typeof name !== 'string') this.fail('malformed pickle: STACK_GLOBAL names are not strings');
           this.global(module, name);
           break;
         }
@@ -237,7 +323,7 @@ class Unpickler {
         case Op.BUILD: this.build(); break;
         default: {
           const printable = op >= 0x20 && op < 0x7f ? ` '${String.fromCharCode(op)}'` : '';
-          this.fail(`unsupported pickle opcode 0x${op.toString(16).padStart(2, '0')}${printable}; only the opcodes of a torch.save state dict are read`, at);
+          this.fail(`unsupported pickle opcode 0x${op.toString(16).padStart(2, '0')}${printable}; only the opcodes of a torch.save state dict are read`);
         }
       }
     }

@@ -1,7 +1,7 @@
 import { WeightsError } from '../errors.js';
-import { numel } from '../tensor/index.js';
+import { formatShape, numel } from '../tensor/index.js';
 import { readExactly, withFile } from './file-read.js';
-import { unpickle } from './pickle.js';
+import { unpickle, type PickleCallable } from './pickle.js';
 import { BYTES_PER_ELEMENT, type TensorInfo, type WeightDType } from './tensor-info.js';
 import { readZipDirectory, storedEntryOffset, type ZipEntry } from './zip.js';
 
@@ -25,7 +25,13 @@ const STORAGE_DTYPES = new Map<string, WeightDType>([
   ['BoolStorage', 'BOOL'],
 ]);
 
-const MAX_PICKLE_BYTES = 1024 * 1024 * 1024;
+// A state dict's pickle is small: ~120 bytes per tensor (the published UNet's ~700 tensors take ~100 KB).
+// 4 MiB holds 35,000 tensors, far more than any published checkpoint, while a hostile pickle stays cheap to refuse.
+const MAX_PICKLE_BYTES = 4 * 1024 * 1024;
+/** The `byteorder` record holds "little" or "big". */
+const MAX_BYTEORDER_BYTES = 16;
+/** Far more dimensions than any weight has (diffusers' have at most 5). */
+const MAX_DIMS = 64;
 
 const LEGACY_MESSAGE =
   'legacy PyTorch format (saved before torch 1.6, not a zip archive); re-save it with ' +
@@ -36,9 +42,9 @@ class StorageType {
   constructor(readonly dtype: WeightDType) {}
 }
 
-/** A storage named by a persistent id: `numel` elements of `dtype` in entry `data/<key>`. */
+/** A storage named by a persistent id: `numel` elements of `dtype`, the bytes of entry `data/<key>` from `offset` in the file. */
 class Storage {
-  constructor(readonly key: string, readonly dtype: WeightDType, readonly numel: number) {}
+  constructor(readonly key: string, readonly dtype: WeightDType, readonly numel: number, readonly offset: number) {}
 }
 
 /** The arguments of _rebuild_tensor_v2, checked once the tensor's name is known. */
@@ -61,7 +67,12 @@ function isIndex(value: unknown): value is number {
 }
 
 function isIndexTuple(value: unknown): value is readonly number[] {
-  return Array.isArray(value) && value.every(isIndex);
+  return Array.isArray(value) && value.length <= MAX_DIMS && value.every(isIndex);
+}
+
+/** A pickled value for a message: numbers as they are, anything else by its kind (never stringified whole). */
+function describe(value: unknown): string {
+  return typeof value === 'number' ? String(value) : kindOf(value);
 }
 
 /** The globals a state dict needs; anything else (os.system, builtins.eval, ...) is refused here, before it could be called. */
@@ -69,15 +80,15 @@ function findGlobal(pickleName: string) {
   return (module: string, name: string): unknown => {
     switch (`${module}.${name}`) {
       case 'collections.OrderedDict':
-        return (...args: unknown[]) => {
+        return ((args) => {
           if (args.length > 0) throw new WeightsError(`${pickleName}: OrderedDict is built with arguments; a state dict builds it empty`);
           return new Map();
-        };
+        }) satisfies PickleCallable;
       case 'torch._utils._rebuild_tensor_v2':
-        return (storage: unknown, storageOffset: unknown, size: unknown, stride: unknown) => new TensorView(storage, storageOffset, size, stride);
+        return (([storage, storageOffset, size, stride]) => new TensorView(storage, storageOffset, size, stride)) satisfies PickleCallable;
       case 'torch._utils._rebuild_parameter':
       case 'torch._utils._rebuild_parameter_with_state':
-        return (data: unknown) => data;
+        return (([data]) => data) satisfies PickleCallable;
     }
     const dtype = module === 'torch' ? STORAGE_DTYPES.get(name) : undefined;
     if (dtype) return new StorageType(dtype);
@@ -88,16 +99,6 @@ function findGlobal(pickleName: string) {
       `${pickleName}: asks for the Python global ${module}.${name}, which is not allowed; only state dicts of tensors are read ` +
         '(collections.OrderedDict, torch._utils._rebuild_tensor_v2 / _rebuild_parameter, torch.*Storage) and nothing in the file is executed',
     );
-  };
-}
-
-function persistentLoad(pickleName: string) {
-  return (pid: unknown): Storage => {
-    const [typename, storageType, key, , numel] = Array.isArray(pid) ? pid : [];
-    if (!Array.isArray(pid) || pid.length !== 5 || typename !== 'storage' || !(storageType instanceof StorageType) || typeof key !== 'string' || !isIndex(numel)) {
-      throw new WeightsError(`${pickleName}: persistent id is not ('storage', torch.<Type>Storage, key, location, numel) (got a ${kindOf(pid)}${Array.isArray(pid) ? ` of ${pid.length}` : ''})`);
-    }
-    return new Storage(key, storageType.dtype, numel);
   };
 }
 
@@ -128,12 +129,49 @@ function readEntry(archive: Archive, entry: ZipEntry): Buffer {
 
 /** torch >= 2.1 records the byte order of the machine that saved; the data are raw memory. */
 function checkByteOrder(archive: Archive): void {
-  const record = archive.entries.get(`${archive.prefix}byteorder`);
+  const entryName = `${archive.prefix}byteorder`;
+  const record = archive.entries.get(entryName);
   if (!record) return;
+  if (record.uncompressedSize > MAX_BYTEORDER_BYTES) {
+    throw new WeightsError(`${archive.path}: entry "${entryName}" holds ${record.uncompressedSize} bytes, expected "little" or "big"`);
+  }
   const order = readEntry(archive, record).toString('utf8').trim();
   if (order !== 'little') {
     throw new WeightsError(`${archive.path}: saved with byte order "${order}"; only little-endian checkpoints are read`);
   }
+}
+
+/**
+ * Resolves the persistent ids ('storage', torch.<Type>Storage, key, location, numel). Every use of a key
+ * must declare the storage torch.save wrote once, and its entry must hold exactly those bytes: a key
+ * declared again as larger or of another dtype would read the neighbouring records as weights.
+ */
+function storageLoader(archive: Archive, pickleName: string) {
+  const storages = new Map<string, Storage>();
+  return (pid: unknown): Storage => {
+    const [typename, storageType, key, , numel] = Array.isArray(pid) ? pid : [];
+    if (!Array.isArray(pid) || pid.length !== 5 || typename !== 'storage' || !(storageType instanceof StorageType) || typeof key !== 'string' || !isIndex(numel)) {
+      throw new WeightsError(`${pickleName}: persistent id is not ('storage', torch.<Type>Storage, key, location, numel) (got a ${kindOf(pid)}${Array.isArray(pid) ? ` of ${pid.length}` : ''})`);
+    }
+    const { dtype } = storageType;
+    const known = storages.get(key);
+    if (known) {
+      if (known.dtype !== dtype || known.numel !== numel) {
+        throw new WeightsError(`${pickleName}: storage "${key}" is declared as ${known.numel} ${known.dtype} elements, then again as ${numel} ${dtype} elements; torch.save declares a storage the same way each time`);
+      }
+      return known;
+    }
+    const entryName = `${archive.prefix}data/${key}`;
+    const entry = archive.entries.get(entryName);
+    if (!entry) throw new WeightsError(`${pickleName}: storage "${key}" should be the entry ${entryName}, which is not in the archive`);
+    const expected = numel * BYTES_PER_ELEMENT[dtype];
+    if (entry.uncompressedSize !== expected) {
+      throw new WeightsError(`${archive.path}: entry "${entryName}" holds ${entry.uncompressedSize} bytes, its pickle says ${numel} ${dtype} elements (${expected} bytes)`);
+    }
+    const storage = new Storage(key, dtype, numel, storedEntryOffset(archive.fd, archive.size, archive.path, entry));
+    storages.set(key, storage);
+    return storage;
+  };
 }
 
 function readStateDict(archive: Archive): Map<unknown, unknown> {
@@ -141,33 +179,14 @@ function readStateDict(archive: Archive): Map<unknown, unknown> {
   const entry = archive.entries.get(entryName)!;
   const pickleName = `${archive.path} (${entryName})`;
   if (entry.uncompressedSize > MAX_PICKLE_BYTES) {
-    throw new WeightsError(`${pickleName}: ${entry.uncompressedSize} bytes is implausible for a state dict's pickle`);
+    throw new WeightsError(`${pickleName}: ${entry.uncompressedSize} bytes is implausible for a state dict's pickle (at most ${MAX_PICKLE_BYTES} bytes are read)`);
   }
   const root = unpickle(readEntry(archive, entry), pickleName, {
     findGlobal: findGlobal(pickleName),
-    persistentLoad: persistentLoad(pickleName),
+    persistentLoad: storageLoader(archive, pickleName),
   });
   if (!(root instanceof Map)) throw new WeightsError(`${pickleName}: holds a ${kindOf(root)}, not a state dict`);
   return root;
-}
-
-/** Finds (once per key) the file offset of each storage's bytes. */
-function storageLocator(archive: Archive) {
-  const found = new Map<string, number>();
-  return (storage: Storage, tensorName: string): number => {
-    const known = found.get(storage.key);
-    if (known !== undefined) return known;
-    const entryName = `${archive.prefix}data/${storage.key}`;
-    const entry = archive.entries.get(entryName);
-    if (!entry) throw new WeightsError(`${archive.path}: tensor "${tensorName}" refers to storage ${entryName}, which is not in the archive`);
-    const needed = storage.numel * BYTES_PER_ELEMENT[storage.dtype];
-    if (entry.uncompressedSize < needed) {
-      throw new WeightsError(`${archive.path}: entry "${entryName}" holds ${entry.uncompressedSize} bytes, its pickle says ${storage.numel} ${storage.dtype} elements (${needed} bytes)`);
-    }
-    const offset = storedEntryOffset(archive.fd, archive.size, archive.path, entry);
-    found.set(storage.key, offset);
-    return offset;
-  };
 }
 
 /** Row-major (C-contiguous) strides; the stride of a dimension of size 1 does not matter. */
@@ -181,13 +200,13 @@ function isContiguous(shape: readonly number[], stride: readonly number[]): bool
 }
 
 /** Copies a strided view into a dense row-major buffer; `span` starts at the view's first element. */
-function gather(span: Uint8Array, shape: readonly number[], stride: readonly number[], itemsize: number): Uint8Array {
+function gather(span: Buffer, shape: readonly number[], stride: readonly number[], itemsize: number): Uint8Array {
   const elements = numel(shape);
   const out = new Uint8Array(elements * itemsize);
   const index = shape.map(() => 0);
   let source = 0;
   for (let i = 0; i < elements; i++) {
-    out.set(span.subarray(source * itemsize, (source + 1) * itemsize), i * itemsize);
+    span.copy(out, i * itemsize, source * itemsize, (source + 1) * itemsize);
     for (let d = shape.length - 1; d >= 0; d--) {
       index[d]++;
       source += stride[d];
@@ -199,28 +218,65 @@ function gather(span: Uint8Array, shape: readonly number[], stride: readonly num
   return out;
 }
 
-function toTensorInfo(archive: Archive, file: string, locate: ReturnType<typeof storageLocator>, name: unknown, value: unknown): TensorInfo {
+/** A state dict entry checked against its storage; a strided view also says how many bytes from `info.offset` it spans. */
+interface CheckedTensor {
+  readonly info: TensorInfo;
+  readonly strided?: { readonly stride: readonly number[]; readonly span: number };
+}
+
+/**
+ * Checks a tensor's view against its storage before anything is read: a view may not have more
+ * elements than its storage (so a stride-0 or overlapping view of a tiny storage cannot blow up into a
+ * huge copy) nor reach past its end.
+ */
+function checkTensor(archive: Archive, file: string, name: unknown, value: unknown): CheckedTensor {
   if (typeof name !== 'string') throw new WeightsError(`${archive.path}: state dict key is a ${kindOf(name)}, not a str`);
   const where = `${archive.path}: tensor "${name}"`;
   if (!(value instanceof TensorView)) throw new WeightsError(`${where} is a ${kindOf(value)}, not a tensor`);
   const { storage, storageOffset, size: shape, stride } = value;
   if (!(storage instanceof Storage)) throw new WeightsError(`${where} is built on a ${kindOf(storage)}, not a storage`);
   if (!isIndex(storageOffset) || !isIndexTuple(shape) || !isIndexTuple(stride) || shape.length !== stride.length) {
-    throw new WeightsError(`${where} has a malformed view (storage_offset ${String(storageOffset)}, size ${kindOf(shape)}, stride ${kindOf(stride)})`);
+    throw new WeightsError(
+      `${where} has a malformed view (storage_offset ${describe(storageOffset)}, size ${kindOf(shape)}, stride ${kindOf(stride)}); ` +
+        `expected non-negative integers and two tuples of the same length, at most ${MAX_DIMS}`,
+    );
   }
   const { dtype } = storage;
   const itemsize = BYTES_PER_ELEMENT[dtype];
-  const elements = numel(shape);
-  const start = locate(storage, name) + storageOffset * itemsize;
-  const info = { name, dtype, shape: [...shape], file, offset: start, byteLength: elements * itemsize };
-  if (elements === 0) return info;
-  const last = storageOffset + shape.reduce((sum, n, d) => sum + (n - 1) * stride[d], 0);
+  // Checked for 0 first: sizes whose product overflows to Infinity, times 0, would give NaN.
+  const elements = shape.includes(0) ? 0 : numel(shape);
+  if (elements > storage.numel) {
+    throw new WeightsError(`${where} has ${elements} elements (size ${formatShape(shape)}), more than the ${storage.numel} of its storage "${storage.key}"`);
+  }
+  if (storageOffset > storage.numel) {
+    throw new WeightsError(`${where} starts at element ${storageOffset} of storage "${storage.key}", which has ${storage.numel} elements`);
+  }
+  const info = { name, dtype, shape: [...shape], file, offset: storage.offset + storageOffset * itemsize, byteLength: elements * itemsize };
+  if (elements === 0) return { info };
+  let last = storageOffset;
+  for (let d = 0; d < shape.length; d++) last += (shape[d] - 1) * stride[d];
   if (last >= storage.numel) {
     throw new WeightsError(`${where} reaches element ${last} of storage "${storage.key}", which has ${storage.numel} elements`);
   }
-  if (isContiguous(shape, stride)) return info;
-  const span = readExactly(archive.fd, (last + 1 - storageOffset) * itemsize, start, archive.path);
-  return { ...info, data: gather(span, shape, stride, itemsize) };
+  if (isContiguous(shape, stride)) return { info };
+  return { info, strided: { stride, span: (last + 1 - storageOffset) * itemsize } };
+}
+
+/**
+ * Gathers the strided views once all are checked. Each holds at most its storage's bytes, but many views
+ * of one storage could still add up to far more than the file: together they may copy at most the file's size.
+ */
+function gatherStrided(archive: Archive, tensors: readonly CheckedTensor[]): TensorInfo[] {
+  let copied = 0;
+  for (const { info, strided } of tensors) if (strided) copied += info.byteLength;
+  if (copied > archive.size) {
+    throw new WeightsError(`${archive.path}: its strided views would be copied into ${copied} bytes, more than the ${archive.size} bytes of the file`);
+  }
+  return tensors.map(({ info, strided }) => {
+    if (!strided) return info;
+    const span = readExactly(archive.fd, strided.span, info.offset, `${archive.path}: tensor "${info.name}"`);
+    return { ...info, data: gather(span, info.shape, strided.stride, BYTES_PER_ELEMENT[info.dtype]) };
+  });
 }
 
 function refuseLegacy(fd: number, size: number, path: string): void {
@@ -241,7 +297,6 @@ export function readPytorchCheckpoint(path: string): TensorInfo[] {
     const archive: Archive = { fd, size, path, entries, prefix: findArchivePrefix(entries, path) };
     checkByteOrder(archive);
     const stateDict = readStateDict(archive);
-    const locate = storageLocator(archive);
-    return [...stateDict].map(([name, value]) => toTensorInfo(archive, real, locate, name, value));
+    return gatherStrided(archive, [...stateDict].map(([name, value]) => checkTensor(archive, real, name, value)));
   });
 }

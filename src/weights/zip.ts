@@ -23,6 +23,13 @@ const SATURATED_32 = 0xffffffff;
 
 const STORED = 0;
 const FLAG_ENCRYPTED = 0x1;
+/** Sizes and CRC follow the data in a descriptor; the local header's are zero (torch.save writes this way). */
+const FLAG_DATA_DESCRIPTOR = 0x8;
+
+// Bounds on what a directory may declare, far above any checkpoint: torch.save writes one record per
+// storage plus a few (a state dict of thousands of tensors), named `<archive>/data/<key>`.
+const MAX_ENTRIES = 1 << 18;
+const MAX_NAME_BYTES = 1024;
 
 export interface ZipEntry {
   readonly name: string;
@@ -116,14 +123,39 @@ function applyZip64Extra(extra: Buffer, sizes: { uncompressed: number; compresse
   }
 }
 
+/** The bytes an entry's local header and data take at least (the local extra field may add more). */
+interface EntryRecord {
+  readonly name: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Entries whose records overlap would read one another's bytes: a zip writer never lays them out so. */
+function refuseOverlaps(records: EntryRecord[], path: string): void {
+  records.sort((a, b) => a.start - b.start);
+  for (let i = 1; i < records.length; i++) {
+    const [before, after] = [records[i - 1], records[i]];
+    if (before.end > after.start) {
+      throw new WeightsError(`${path}: entries "${before.name}" (bytes ${before.start}..${before.end}) and "${after.name}" (from byte ${after.start}) overlap`);
+    }
+  }
+}
+
 /** Reads the central directory of an open zip file: name, method, sizes and local header of each entry. */
 export function readZipDirectory(fd: number, fileSize: number, path: string): Map<string, ZipEntry> {
   const cd = readCentralDirectoryLocation(fd, fileSize, path);
   if (cd.offset + cd.size > cd.end) {
     throw new WeightsError(`${path}: the central directory (offset ${cd.offset}, ${cd.size} bytes) overlaps the records that end the archive`);
   }
+  if (cd.entries > MAX_ENTRIES) {
+    throw new WeightsError(`${path}: the zip directory declares ${cd.entries} entries, more than the ${MAX_ENTRIES} a checkpoint could have`);
+  }
+  if (cd.entries * CENTRAL_HEADER_BYTES > cd.size) {
+    throw new WeightsError(`${path}: the zip directory declares ${cd.entries} entries but has only ${cd.size} bytes, less than ${CENTRAL_HEADER_BYTES} per entry`);
+  }
   const dir = readExactly(fd, cd.size, cd.offset, path);
   const entries = new Map<string, ZipEntry>();
+  const records: EntryRecord[] = [];
   let at = 0;
   for (let i = 0; i < cd.entries; i++) {
     if (at + CENTRAL_HEADER_BYTES > dir.length || dir.readUInt32LE(at) !== CENTRAL_HEADER) {
@@ -136,10 +168,25 @@ export function readZipDirectory(fd: number, fileSize: number, path: string): Ma
     if (next > dir.length) {
       throw new WeightsError(`${path}: central directory entry ${i} runs past the end of the directory`);
     }
+    if (nameLength > MAX_NAME_BYTES) {
+      throw new WeightsError(`${path}: central directory entry ${i} has a name of ${nameLength} bytes, more than the ${MAX_NAME_BYTES} a checkpoint's records have`);
+    }
     const name = dir.toString('utf8', at + CENTRAL_HEADER_BYTES, at + CENTRAL_HEADER_BYTES + nameLength);
+    if (entries.has(name)) {
+      throw new WeightsError(`${path}: the zip holds two entries named "${name}"; a checkpoint names each record once, so which one is meant is unknown`);
+    }
     const sizes = { compressed: dir.readUInt32LE(at + 20), uncompressed: dir.readUInt32LE(at + 24), offset: dir.readUInt32LE(at + 42) };
     const extraStart = at + CENTRAL_HEADER_BYTES + nameLength;
     applyZip64Extra(dir.subarray(extraStart, extraStart + extraLength), sizes, name, path);
+    // Every entry's header and data come before the directory; a size or offset that says otherwise is a lie.
+    const end = sizes.offset + LOCAL_HEADER_BYTES + nameLength + sizes.compressed;
+    if (end > cd.offset) {
+      throw new WeightsError(
+        `${path}: entry "${name}" claims ${sizes.compressed} bytes after a local header at offset ${sizes.offset}, ` +
+          `past the central directory at offset ${cd.offset} (truncated or malformed?)`,
+      );
+    }
+    records.push({ name, start: sizes.offset, end });
     entries.set(name, {
       name,
       flags: dir.readUInt16LE(at + 8),
@@ -150,7 +197,30 @@ export function readZipDirectory(fd: number, fileSize: number, path: string): Ma
     });
     at = next;
   }
+  refuseOverlaps(records, path);
   return entries;
+}
+
+/** The local header repeats the central directory's name and method (and sizes, unless a data descriptor carries them). */
+function checkLocalHeader(fd: number, header: Buffer, entry: ZipEntry, path: string): void {
+  const where = `${path}: entry "${entry.name}"`;
+  const name = Buffer.from(entry.name, 'utf8');
+  const nameLength = header.readUInt16LE(26);
+  const localName = nameLength === name.length ? readExactly(fd, nameLength, entry.localHeaderOffset + LOCAL_HEADER_BYTES, path) : undefined;
+  if (!localName?.equals(name)) {
+    throw new WeightsError(`${where}: its local header at offset ${entry.localHeaderOffset} names another entry (central directory and local header disagree)`);
+  }
+  const method = header.readUInt16LE(8);
+  if (method !== entry.method) {
+    throw new WeightsError(`${where}: its local header says zip method ${method}, the central directory ${entry.method}`);
+  }
+  const flags = header.readUInt16LE(6);
+  const compressed = header.readUInt32LE(18);
+  const uncompressed = header.readUInt32LE(22);
+  const deferred = (flags & FLAG_DATA_DESCRIPTOR) !== 0 || compressed === SATURATED_32 || uncompressed === SATURATED_32;
+  if (!deferred && (compressed !== entry.compressedSize || uncompressed !== entry.uncompressedSize)) {
+    throw new WeightsError(`${where}: its local header says ${uncompressed} bytes, the central directory ${entry.uncompressedSize}`);
+  }
 }
 
 /**
@@ -177,6 +247,7 @@ export function storedEntryOffset(fd: number, fileSize: number, path: string, en
   if (header.readUInt32LE(0) !== LOCAL_HEADER) {
     throw new WeightsError(`${where}: no local file header at offset ${entry.localHeaderOffset}`);
   }
+  checkLocalHeader(fd, header, entry, path);
   const start = entry.localHeaderOffset + LOCAL_HEADER_BYTES + header.readUInt16LE(26) + header.readUInt16LE(28);
   const end = start + entry.compressedSize;
   if (end > fileSize) {

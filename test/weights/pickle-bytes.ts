@@ -19,6 +19,7 @@ export const tuple2 = byte(0x86);
 export const tuple3 = byte(0x87);
 export const setitem = byte(0x73);
 export const setitems = byte(0x75);
+export const append = byte(0x61);
 export const appends = byte(0x65);
 export const reduce = byte(0x52);
 export const build = byte(0x62);
@@ -27,6 +28,7 @@ export const memoize = byte(0x94);
 export const stackGlobal = byte(0x93);
 export const binput = (i: number) => byte(0x71, i);
 export const binget = (i: number) => byte(0x68, i);
+export const longBinput = (i: number) => Buffer.concat([byte(0x72), u32(i)]);
 export const binint1 = (n: number) => byte(0x4b, n);
 export const binint = (n: number) => { const b = Buffer.alloc(5); b[0] = 0x4a; b.writeInt32LE(n, 1); return b; };
 export const long1 = (n: bigint, length: number) => { const b = Buffer.alloc(8); b.writeBigInt64LE(n); return Buffer.concat([byte(0x8a, length), b.subarray(0, length)]); };
@@ -37,4 +39,9 @@ export const shortBinunicode = (s: string) => { const text = Buffer.from(s, 'utf
 
 export function pickle(...ops: Buffer[]): Buffer {
   return Buffer.concat(ops);
+}
+
+/** `ops` written `times` times in a row: the hostile pickles that build a huge structure. */
+export function repeat(ops: Buffer, times: number): Buffer {
+  return Buffer.alloc(ops.length * times, ops);
 }

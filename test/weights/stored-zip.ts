@@ -10,11 +10,15 @@ export interface ZipRecord {
   readonly method?: number;
   /** Size written in the headers instead of the real one. */
   readonly declaredSize?: number;
+  /** Local header offset written in the central directory instead of the real one. */
+  readonly declaredOffset?: number;
 }
 
 export interface ZipOptions {
   /** Defer every size and offset to ZIP64 fields, as a checkpoint past 4 GiB does. */
   readonly zip64?: boolean;
+  /** Entry count written in the end records instead of the real one (above 65535 only with zip64). */
+  readonly declaredEntries?: number;
 }
 
 const SATURATED_16 = 0xffff;
@@ -44,11 +48,12 @@ export function storedZip(records: readonly ZipRecord[], options: ZipOptions = {
       u32(0x04034b50), u16(zip64 ? 45 : 20), u16(0), u16(method), u16(0), u16(0), u32(crc),
       u32(size32), u32(size32), u16(name.length), u16(localExtra.length), name, localExtra,
     ]);
-    const centralExtra = zip64 ? zip64Extra([size, size, offset]) : Buffer.alloc(0);
+    const localOffset = record.declaredOffset ?? offset;
+    const centralExtra = zip64 ? zip64Extra([size, size, localOffset]) : Buffer.alloc(0);
     central.push(Buffer.concat([
       u32(0x02014b50), u16(zip64 ? 45 : 20), u16(zip64 ? 45 : 20), u16(0), u16(method), u16(0), u16(0), u32(crc),
       u32(size32), u32(size32), u16(name.length), u16(centralExtra.length), u16(0), u16(0), u16(0), u32(0),
-      u32(zip64 ? SATURATED_32 : offset), name, centralExtra,
+      u32(zip64 ? SATURATED_32 : localOffset), name, centralExtra,
     ]));
     parts.push(local, Buffer.from(record.data));
     offset += local.length + record.data.byteLength;
@@ -56,16 +61,17 @@ export function storedZip(records: readonly ZipRecord[], options: ZipOptions = {
   const directory = Buffer.concat(central);
   parts.push(directory);
   const directoryEnd = offset + directory.length;
+  const entries = options.declaredEntries ?? records.length;
   if (zip64) {
     parts.push(Buffer.concat([
       u32(0x06064b50), u64(44), u16(45), u16(45), u32(0), u32(0),
-      u64(records.length), u64(records.length), u64(directory.length), u64(offset),
+      u64(entries), u64(entries), u64(directory.length), u64(offset),
     ]));
     parts.push(Buffer.concat([u32(0x07064b50), u32(0), u64(directoryEnd), u32(1)]));
   }
   parts.push(Buffer.concat([
     u32(0x06054b50), u16(0), u16(0),
-    u16(zip64 ? SATURATED_16 : records.length), u16(zip64 ? SATURATED_16 : records.length),
+    u16(zip64 ? SATURATED_16 : entries), u16(zip64 ? SATURATED_16 : entries),
     u32(zip64 ? SATURATED_32 : directory.length), u32(zip64 ? SATURATED_32 : offset), u16(0),
   ]));
   return Buffer.concat(parts);
