@@ -1,14 +1,14 @@
 import { Graph, type Device } from '../onnx/index.js';
-import { NETWORK_BUILDERS, PREPACK_BY_DEFAULT, PUBLISHED_MOVQ, PUBLISHED_PRIOR, PUBLISHED_TEXT_ENCODER, PUBLISHED_UNET, type NetworkKind } from '../nets/index.js';
+import { PREPACK_BY_DEFAULT, type NetworkKind } from '../nets/index.js';
 import { numel, tensor, type Tensor } from '../tensor/index.js';
-import type { Checkpoint } from '../weights/index.js';
 import { measureNetwork, type Measurement } from './measure.js';
-import { randomCheckpoint } from './random-weights.js';
+import { benchNetwork, PUBLISHED_CONFIGS, type BenchConfigs } from './networks.js';
+import { benchText2Img } from './text2img.js';
 
-export type BenchTarget = 'unet' | 'movq' | 'prior' | 'text' | 'matmul' | 'all';
+export type BenchTarget = 'unet' | 'movq' | 'prior' | 'text' | 'text2img' | 'matmul' | 'all';
 
 export interface BenchOptions {
-  /** Image size in pixels (UNet: both 512 and 768 unless given; MoVQ: 512). */
+  /** Image size in pixels (UNet: both 512 and 768 unless given; MoVQ and text-to-image: 512). */
   size?: number;
   /** Batch (UNet, prior and text default 2, as classifier-free guidance runs them; MoVQ 1). */
   batch?: number;
@@ -17,6 +17,11 @@ export interface BenchOptions {
   runs?: number;
   profile?: boolean;
   prepack?: boolean;
+  /** Denoising steps of text-to-image: decoder (default 3) and prior (default 3). */
+  steps?: number;
+  priorSteps?: number;
+  /** The network configs (default: the published ones; tests pass tiny ones). */
+  configs?: BenchConfigs;
 }
 
 function ramp(shape: number[], scale = 1): Tensor<Float32Array> {
@@ -29,10 +34,8 @@ const int64 = (shape: number[], value: (i: number) => number): Tensor<BigInt64Ar
   tensor(BigInt64Array.from({ length: numel(shape) }, (_, i) => BigInt(value(i))), shape);
 
 /** The network's builder over random weights, written (once, untimed) before it is measured. */
-function networkGraph(kind: NetworkKind, config: Record<string, unknown>): { build: () => Graph; prepack: boolean } {
-  const builder = (ck: Checkpoint) => NETWORK_BUILDERS[kind](config, `published ${kind} config`, ck);
-  const checkpoint = randomCheckpoint(kind, config, builder);
-  return { build: () => builder(checkpoint), prepack: PREPACK_BY_DEFAULT[kind] };
+function networkGraph(kind: NetworkKind, config: Readonly<Record<string, unknown>>): { build: () => Graph; prepack: boolean } {
+  return { build: benchNetwork(kind, config).build, prepack: PREPACK_BY_DEFAULT[kind] };
 }
 
 function matmulGraph(n: number): Graph {
@@ -51,6 +54,7 @@ export async function runBench(target: BenchTarget, o: BenchOptions, emit: (m: M
   const opts = { device: o.device, threads: o.threads, runs: o.runs, profile: o.profile };
   const netOpts = (net: { prepack: boolean }) => ({ ...opts, prepack: o.prepack ?? net.prepack });
   const want = (t: BenchTarget) => target === 'all' || target === t;
+  const configs = o.configs ?? PUBLISHED_CONFIGS;
 
   if (want('matmul')) {
     const n = 4096;
@@ -59,12 +63,12 @@ export async function runBench(target: BenchTarget, o: BenchOptions, emit: (m: M
   if (want('text')) {
     const batch = o.batch ?? 2;
     const ids = int64([batch, 77], (i) => (i % 77 === 0 ? 49406 : i % 77 < 12 ? 320 + (i % 50) : 49407));
-    const net = networkGraph('clip_text', PUBLISHED_TEXT_ENCODER);
+    const net = networkGraph('clip_text', configs.textEncoder);
     await measureNetwork('text_encoder', net.build, { input_ids: ids }, { size: null, batch }, netOpts(net), emit);
   }
   if (want('prior')) {
     const batch = o.batch ?? 2;
-    const net = networkGraph('prior_transformer', PUBLISHED_PRIOR);
+    const net = networkGraph('prior_transformer', configs.prior);
     const feeds = {
       hidden_states: ramp([batch, 1280]),
       timestep: int64([batch], () => 500),
@@ -76,7 +80,7 @@ export async function runBench(target: BenchTarget, o: BenchOptions, emit: (m: M
   }
   if (want('unet')) {
     const batch = o.batch ?? 2;
-    const net = networkGraph('unet', PUBLISHED_UNET);
+    const net = networkGraph('unet', configs.unet);
     for (const size of o.size ? [o.size] : [512, 768]) {
       const h = size / 8;
       const feeds = { sample: ramp([batch, 4, h, h]), timestep: int64([batch], () => 500), image_embeds: ramp([batch, 1280]) };
@@ -86,7 +90,10 @@ export async function runBench(target: BenchTarget, o: BenchOptions, emit: (m: M
   if (want('movq')) {
     const batch = o.batch ?? 1;
     const size = o.size ?? 512;
-    const net = networkGraph('movq_decoder', PUBLISHED_MOVQ);
+    const net = networkGraph('movq_decoder', configs.movq);
     await measureNetwork('movq_decode', net.build, { latents: ramp([batch, 4, size / 8, size / 8]) }, { size, batch }, netOpts(net), emit);
+  }
+  if (want('text2img')) {
+    await benchText2Img({ configs, size: o.size ?? 512, steps: o.steps ?? 3, priorSteps: o.priorSteps ?? 3, device: o.device, threads: o.threads }, emit);
   }
 }

@@ -1,2 +1,4 @@
 export { runBench, type BenchOptions, type BenchTarget } from './bench.js';
 export type { Measurement } from './measure.js';
+export { PUBLISHED_CONFIGS, type BenchConfigs } from './networks.js';
+export type { Text2ImgTotal } from './text2img.js';

@@ -33,7 +33,18 @@ export function peakRssMb(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
-function median(xs: number[]): number {
+/** One output line; `flops` null where none were counted. */
+export function measurement(
+  what: string, seconds: number, flops: number | null, dims: { size: number | null; batch: number | null }, o: { device?: Device; threads?: number },
+): Measurement {
+  return {
+    what, size: dims.size, batch: dims.batch, seconds: round(seconds), gflop: flops === null ? null : round(flops / 1e9),
+    gflops: flops === null ? null : round(flops / 1e9 / seconds), peak_rss_mb: peakRssMb(),
+    provider: o.device ?? defaultDevice(), threads: o.threads ?? physicalCores(),
+  };
+}
+
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor((s.length - 1) / 2)];
 }
@@ -50,12 +61,7 @@ export async function measureNetwork(
   o: MeasureOptions,
   emit: (m: Measurement) => void,
 ): Promise<void> {
-  const provider = o.device ?? defaultDevice();
-  const threads = o.threads ?? physicalCores();
-  const line = (name: string, seconds: number, flops: number | null, d = dims): Measurement => ({
-    what: name, size: d.size, batch: d.batch, seconds: round(seconds), gflop: flops === null ? null : round(flops / 1e9),
-    gflops: flops === null ? null : round(flops / 1e9 / seconds), peak_rss_mb: peakRssMb(), provider, threads,
-  });
+  const line = (name: string, seconds: number, flops: number | null, d = dims) => measurement(name, seconds, flops, d, o);
   const profileDir = mkdtempSync(join(tmpdir(), 'kandinsky-bench-'));
   try {
     let t = performance.now();
@@ -83,6 +89,6 @@ export async function measureNetwork(
   }
 }
 
-function round(x: number): number {
+export function round(x: number): number {
   return Number(x.toPrecision(4));
 }

@@ -27,32 +27,51 @@ function recordShapes(build: BuildFn): Map<string, number[]> {
   return shapes;
 }
 
+/** Random weights are stored as the published files store them: float32, or float16 (the image encoder). */
+export type RandomDType = 'F32' | 'F16';
+
 /**
- * A checkpoint of random float32 weights with exactly the names and shapes the network needs, written
- * once to the bench cache (keyed by the config) and reused by later runs.
+ * A checkpoint of random weights with exactly the names and shapes the network needs, written once to the
+ * bench cache (keyed by the config and dtype) and reused by later runs.
  */
-export function randomCheckpoint(name: string, config: unknown, build: BuildFn): Checkpoint {
+export function randomCheckpoint(name: string, config: unknown, build: BuildFn, dtype: RandomDType = 'F32'): Checkpoint {
   const shapes = recordShapes(build);
-  const key = createHash('sha256').update(JSON.stringify({ config, shapes: [...shapes] })).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(JSON.stringify({ config, shapes: [...shapes], ...(dtype === 'F32' ? {} : { dtype }) })).digest('hex').slice(0, 16);
   const dir = benchCacheDir();
   const path = join(dir, `${name}-${key}.safetensors`);
   if (!existsSync(path)) {
-    const bytes = [...shapes.values()].reduce((a, s) => a + numel(s) * 4, 0);
+    const bytes = [...shapes.values()].reduce((a, s) => a + numel(s) * BYTES[dtype], 0);
     process.stderr.write(`bench: writing random ${name} weights (${(bytes / 1e9).toFixed(2)} GB) to ${path}, once\n`);
     mkdirSync(dir, { recursive: true });
-    writeRandomSafetensors(`${path}.partial`, shapes);
-    renameSync(`${path}.partial`, path);
+    writeRandomSafetensors(`${path}.${process.pid}.partial`, shapes, dtype);
+    renameSync(`${path}.${process.pid}.partial`, path);
   }
   return { source: path, tensors: new Map(readSafetensors(path).tensors.map((t) => [t.name, t])) };
 }
 
-function writeRandomSafetensors(path: string, shapes: Map<string, number[]>): void {
-  const layout = [...shapes].map(([name, shape]): TensorLayout => ({ name, dtype: 'F32', shape, byteLength: numel(shape) * 4 }));
+const BYTES: Record<RandomDType, number> = { F32: 4, F16: 2 };
+
+const f32 = new Float32Array(1);
+const f32Bits = new Uint32Array(f32.buffer);
+
+/** IEEE half bits of x, rounded to nearest; magnitudes below half's normal range (6.1e-5) flush to zero. */
+function toHalfBits(x: number): number {
+  f32[0] = x;
+  const bits = f32Bits[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
+  if (exponent <= 0) return sign;
+  return (sign | (exponent << 10) | ((bits >>> 13) & 0x3ff)) + ((bits >>> 12) & 1);
+}
+
+function writeRandomSafetensors(path: string, shapes: Map<string, number[]>, dtype: RandomDType): void {
+  const layout = [...shapes].map(([name, shape]): TensorLayout => ({ name, dtype, shape, byteLength: numel(shape) * BYTES[dtype] }));
   const fd = openSync(path, 'w');
   try {
     writeSync(fd, encodeSafetensorsHeader(layout));
     let seed = 0x9e3779b9;
     const chunk = new Float32Array(1 << 20);
+    const halves = new Uint16Array(chunk.length);
     for (const [name, shape] of shapes) {
       const n = numel(shape);
       // Norm scales 1 and biases 0 (names ending in weight of rank 1 are norms); matrices uniform with
@@ -71,7 +90,12 @@ function writeRandomSafetensors(path: string, shapes: Map<string, number[]>): vo
             chunk[i] = (seed / 4294967296 * 2 - 1) * bound;
           }
         }
-        writeSync(fd, new Uint8Array(chunk.buffer, 0, m * 4));
+        if (dtype === 'F32') {
+          writeSync(fd, new Uint8Array(chunk.buffer, 0, m * 4));
+        } else {
+          for (let i = 0; i < m; i++) halves[i] = toHalfBits(chunk[i]);
+          writeSync(fd, new Uint8Array(halves.buffer, 0, m * 2));
+        }
       }
     }
   } finally {

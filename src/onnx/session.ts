@@ -30,6 +30,28 @@ const live = new Map<string, Shared>();
 
 type Feed = Tensor;
 
+/** Seconds this process has spent inside onnxruntime: creating sessions, and in `run`. */
+export interface OnnxruntimeTime {
+  readonly load: number;
+  readonly run: number;
+}
+
+// The benchmark subtracts these from a whole generation to find the time spent in our own code.
+const spent = { load: 0, run: 0 };
+
+export function onnxruntimeTime(): OnnxruntimeTime {
+  return { ...spent };
+}
+
+async function timed<T>(what: keyof typeof spent, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    spent[what] += (performance.now() - started) / 1000;
+  }
+}
+
 /** One network loaded into onnxruntime. Inputs and outputs are plain tensors. */
 export class NetworkSession {
   private released = false;
@@ -68,7 +90,7 @@ export class NetworkSession {
     checkFeeds(this.name, this.inputs, feeds);
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(elementOf(t), t.data, [...t.shape]);
-    const out = await this.session.run(ortFeeds);
+    const out = await timed('run', () => this.session.run(ortFeeds));
     const result: Record<string, Float32Tensor> = {};
     for (const [name, v] of Object.entries(out)) {
       if (v.type !== 'float32') throw new KandinskyError(`${this.name}: output "${name}" is ${v.type}, expected float32`);
@@ -94,7 +116,11 @@ export class NetworkSession {
   }
 }
 
-async function openSession(graph: Graph, bytes: Uint8Array, key: string, device: Device, o: SessionOptions): Promise<ort.InferenceSession> {
+function openSession(graph: Graph, bytes: Uint8Array, key: string, device: Device, o: SessionOptions): Promise<ort.InferenceSession> {
+  return timed('load', () => createInferenceSession(graph, bytes, key, device, o));
+}
+
+async function createInferenceSession(graph: Graph, bytes: Uint8Array, key: string, device: Device, o: SessionOptions): Promise<ort.InferenceSession> {
   const options = sessionOptions(graph, device, o);
   const cacheDir = o.cacheDir === undefined ? defaultModelCacheDir() : o.cacheDir;
   if (cacheDir !== null) {

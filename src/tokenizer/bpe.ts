@@ -1,7 +1,7 @@
 // Byte-level BPE as GPT-2 defined it and CLIP reuses it, with `</w>` marking the end of a word
 // (architecture doc §3.1 step 3).
 
-const END_OF_WORD = '</w>';
+export const END_OF_WORD = '</w>';
 
 /**
  * GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves, the other 68 bytes (controls,
@@ -16,6 +16,11 @@ function buildByteToUnicode(): string[] {
 }
 
 const BYTE_TO_UNICODE = buildByteToUnicode();
+
+/** The 256 byte-level symbols in byte order: CLIP's vocabulary starts with them, then each with `</w>`. */
+export function byteLevelAlphabet(): readonly string[] {
+  return BYTE_TO_UNICODE;
+}
 const utf8 = new TextEncoder();
 
 /** The UTF-8 bytes of `text`, each spelled as its byte-to-unicode character. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InputError, KandinskyError } from '../../src/errors.js';
 import { NETWORK_BUILDERS } from '../../src/nets/index.js';
-import { availableDevices, checkDevice, NetworkSession } from '../../src/onnx/index.js';
+import { availableDevices, checkDevice, NetworkSession, onnxruntimeTime } from '../../src/onnx/index.js';
 import { tensor } from '../../src/tensor/index.js';
 import { loadCheckpoint, readComponentConfig } from '../../src/weights/index.js';
 import { modelsDir } from '../helpers/fixtures.js';
@@ -34,6 +34,21 @@ describe('NetworkSession', () => {
     assert.deepEqual(readdirSync(cacheDir).filter((f) => f.endsWith('.onnx')), saved);
     assert.deepEqual((await second.run({ image })).latents.data, expected.data);
     await second.release();
+  });
+
+  it('counts the seconds spent inside onnxruntime, creating sessions and running them', async () => {
+    const start = onnxruntimeTime();
+    const session = await NetworkSession.create(encoderGraph(), { cacheDir: null });
+    const loaded = onnxruntimeTime();
+    assert.ok(loaded.load > start.load);
+    assert.equal(loaded.run, start.run);
+    const t = performance.now();
+    await session.run({ image });
+    const wall = (performance.now() - t) / 1000;
+    const ran = onnxruntimeTime();
+    assert.ok(ran.run > loaded.run && ran.run - loaded.run <= wall, `${ran.run - loaded.run} s inside run, ${wall} s around it`);
+    assert.equal(ran.load, loaded.load);
+    await session.release();
   });
 
   it('does not cache a graph whose weights onnxruntime would copy (fp16 weights cast to float32)', async () => {
