@@ -15,7 +15,15 @@ export interface RunContext {
 }
 
 /** Runs one case's inputs through the implementation; returns the outputs by their expected names. */
-export type KindHandler = (data: CaseData, ctx: RunContext) => Promise<Record<string, unknown>>;
+export type RunCase = (data: CaseData, ctx: RunContext) => Promise<Record<string, unknown>>;
+
+/** A kind of case: the inputs its `run` reads (the runner fails a case with any other input) and the run. */
+export interface KindHandler {
+  readonly inputs: readonly string[];
+  /** Inputs the reference is given but this implementation has no use for: a case must pass them as null. */
+  readonly nullInputs?: readonly string[];
+  readonly run: RunCase;
+}
 
 /** Loads something once per run (sessions are expensive), keyed by what it was loaded from. */
 export function cached<T extends object>(ctx: RunContext, key: string, load: () => Promise<T> | T): Promise<T> {
@@ -123,14 +131,14 @@ async function movqDecode(data: CaseData, ctx: RunContext): Promise<Record<strin
 }
 
 export const KIND_HANDLERS: Record<string, KindHandler> = {
-  torch_randn: torchRandn,
-  clip_tokenizer: clipTokenizer,
-  clip_image_processor: clipImageProcessor,
-  clip_text: clipText,
-  clip_vision: clipVision,
-  prior_transformer: priorTransformer,
-  unet,
-  movq_encode: movqEncode,
-  movq_decode: movqDecode,
+  torch_randn: { inputs: ['seed', 'draws'], run: torchRandn },
+  clip_tokenizer: { inputs: ['texts', 'padding', 'max_length', 'truncation'], run: clipTokenizer },
+  clip_image_processor: { inputs: ['image'], run: clipImageProcessor },
+  clip_text: { inputs: ['input_ids', 'attention_mask'], run: clipText },
+  clip_vision: { inputs: ['pixel_values'], run: clipVision },
+  prior_transformer: { inputs: ['hidden_states', 'timestep', 'proj_embedding', 'encoder_hidden_states', 'attention_mask'], run: priorTransformer },
+  // The decoder UNet is conditioned through added_cond_kwargs (addition_embed_type "image"/"image_hint").
+  unet: { inputs: ['sample', 'timestep', 'added_cond_kwargs'], nullInputs: ['encoder_hidden_states'], run: unet },
+  movq_encode: { inputs: ['image'], run: movqEncode },
+  movq_decode: { inputs: ['latents', 'force_not_quantize'], run: movqDecode },
 };
-

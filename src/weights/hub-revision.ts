@@ -1,5 +1,6 @@
 // The revision API's answer (DESIGN.md, "The hub, as `pull` sees it"), checked field by field before anything in
 // it is used: the commit names a folder of the cache, every rfilename a path inside it, sizes cap the downloads.
+import { showJson } from '../config/index.js';
 import { HubError } from '../errors.js';
 import { isCommitHash } from './hf-cache.js';
 import type { HubSibling } from './hub-files.js';
@@ -32,30 +33,30 @@ export async function fetchRevision(target: HubTarget, request: HubRequest): Pro
 
 /** The commit and the siblings of a revision API answer, refused unless every field has its documented type. */
 export function parseRevision(json: unknown, url: string): RevisionInfo {
-  if (!isObject(json)) throw new HubError(`${url}: expected a JSON object with "sha" and "siblings", got ${describe(json)}; is this a hub?`);
+  if (!isObject(json)) throw new HubError(`${url}: expected a JSON object with "sha" and "siblings", got ${showJson(json)}; is this a hub?`);
   if (typeof json.sha !== 'string' || !isCommitHash(json.sha)) {
-    throw new HubError(`${url}: "sha" is ${describe(json.sha)}, expected a 40-hex commit id`);
+    throw new HubError(`${url}: "sha" is ${showJson(json.sha)}, expected a 40-hex commit id`);
   }
-  if (!Array.isArray(json.siblings)) throw new HubError(`${url}: "siblings" is ${describe(json.siblings)}, expected an array`);
+  if (!Array.isArray(json.siblings)) throw new HubError(`${url}: "siblings" is ${showJson(json.siblings)}, expected an array`);
   return { commit: json.sha, siblings: json.siblings.map((entry, i) => parseSibling(entry, `${url}: siblings[${i}]`)) };
 }
 
 function parseSibling(entry: unknown, where: string): HubSibling {
-  if (!isObject(entry)) throw new HubError(`${where} is ${describe(entry)}, expected an object`);
+  if (!isObject(entry)) throw new HubError(`${where} is ${showJson(entry)}, expected an object`);
   const { rfilename, size, blobId, lfs } = entry;
-  if (typeof rfilename !== 'string') throw new HubError(`${where}.rfilename is ${describe(rfilename)}, expected a path string`);
+  if (typeof rfilename !== 'string') throw new HubError(`${where}.rfilename is ${showJson(rfilename)}, expected a path string`);
   checkRepoPath(rfilename, `${where}.rfilename`);
   const at = `${where} (${rfilename})`;
   const sibling: HubSibling = { rfilename };
   if (size !== undefined) sibling.size = checkSize(size, `${at}.size`);
   if (blobId !== undefined) {
-    if (typeof blobId !== 'string' || !GIT_OID.test(blobId)) throw new HubError(`${at}.blobId is ${describe(blobId)}, expected a 40-hex git object id`);
+    if (typeof blobId !== 'string' || !GIT_OID.test(blobId)) throw new HubError(`${at}.blobId is ${showJson(blobId)}, expected a 40-hex git object id`);
     sibling.blobId = blobId;
   }
   if (lfs !== undefined && lfs !== null) {
-    if (!isObject(lfs)) throw new HubError(`${at}.lfs is ${describe(lfs)}, expected an object`);
+    if (!isObject(lfs)) throw new HubError(`${at}.lfs is ${showJson(lfs)}, expected an object`);
     if (typeof lfs.sha256 !== 'string' || !SHA256.test(lfs.sha256)) {
-      throw new HubError(`${at}.lfs.sha256 is ${describe(lfs.sha256)}, expected a 64-hex sha256`);
+      throw new HubError(`${at}.lfs.sha256 is ${showJson(lfs.sha256)}, expected a 64-hex sha256`);
     }
     sibling.lfs = { sha256: lfs.sha256, size: checkSize(lfs.size, `${at}.lfs.size`) };
     if (sibling.size !== undefined && sibling.size !== sibling.lfs.size) {
@@ -78,16 +79,11 @@ function checkRepoPath(path: string, where: string): void {
 
 function checkSize(value: unknown, where: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new HubError(`${where} is ${describe(value)}, expected a number of bytes (a non-negative integer)`);
+    throw new HubError(`${where} is ${showJson(value)}, expected a number of bytes (a non-negative integer)`);
   }
   return value;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
