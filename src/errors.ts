@@ -14,3 +14,6 @@ export class ConfigError extends KandinskyError {}
 
 /** Input handed to a network or pipeline that does not fit it (shape, dtype, range). */
 export class InputError extends KandinskyError {}
+
+/** The hub could not be reached in time, refused, or answered something other than what it announced. */
+export class HubError extends KandinskyError {}

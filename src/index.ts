@@ -1,5 +1,5 @@
 // The library's public surface: what a program embedding kandinsky imports.
-export { KandinskyError, WeightsError, ConfigError, InputError } from './errors.js';
+export { KandinskyError, WeightsError, ConfigError, InputError, HubError } from './errors.js';
 export { tensor, numel, type Tensor, type Float32Tensor, type Int64Tensor } from './tensor/index.js';
 export { loadNetwork, NETWORK_BUILDERS, type NetworkKind, type NetworkLoadOptions } from './nets/index.js';
 export { NetworkSession, availableDevices, defaultDevice, type Device, type SessionOptions } from './onnx/index.js';

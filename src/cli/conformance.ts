@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { formatResult, runConformance } from '../conformance/index.js';
-import { checkDevice } from '../onnx/index.js';
+import type { Device } from '../onnx/index.js';
+import { device, positiveInt, regExp } from './options.js';
 
 export function registerConformance(program: Command): void {
   program
@@ -8,16 +9,16 @@ export function registerConformance(program: Command): void {
     .description('run a golden set (format kandinsky-golden/1) and compare every case with the reference')
     .argument('<dir>', 'folder holding manifest.json')
     .option('--kinds <list>', 'comma-separated kinds to run; the others are left out')
-    .option('--filter <regex>', 'run only cases whose name matches')
-    .option('--threads <n>', 'onnxruntime intra-op threads', (v) => Number.parseInt(v, 10))
-    .option('--device <name>', 'execution provider: cpu, cuda, webgpu, ... (default: the best available)')
-    .action(async (dir: string, opts: { kinds?: string; filter?: string; threads?: number; device?: string }) => {
+    .option('--filter <regex>', 'run only cases whose name matches', regExp)
+    .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
+    .option('--device <name>', 'execution provider: cpu, cuda, webgpu, ... (default: the best available)', device)
+    .action(async (dir: string, opts: { kinds?: string; filter?: RegExp; threads?: number; device?: Device }) => {
       const kinds = opts.kinds?.split(',').map((k) => k.trim()).filter(Boolean);
       const report = await runConformance(dir, {
         kinds,
-        filter: opts.filter ? new RegExp(opts.filter) : undefined,
+        filter: opts.filter,
         threads: opts.threads,
-        device: opts.device === undefined ? undefined : checkDevice(opts.device),
+        device: opts.device,
         onResult: (r) => console.log(formatResult(r)),
       });
       const absent = kinds?.filter((k) => !report.results.some((r) => r.kind === k)) ?? [];

@@ -1,3 +1,4 @@
+import { showJson } from './json-file.js';
 import { ConfigError } from '../errors.js';
 
 /**
@@ -89,7 +90,7 @@ export class ConfigFields {
     if (!isList(v) || v.length !== blocks) throw this.error(key, v, `a list of ${blocks} block types (one per "block_out_channels" entry)`);
     v.forEach((type, i) => {
       if (!supported.includes(type as T)) {
-        throw new ConfigError(`${this.source}: field "${key}" [${i}] is ${show(type)}, an unsupported block type; supported: ${supported.join(', ')}`);
+        throw new ConfigError(`${this.source}: field "${key}" [${i}] is ${showJson(type)}, an unsupported block type; supported: ${supported.join(', ')}`);
       }
     });
     return [...v] as T[];
@@ -140,18 +141,11 @@ export class ConfigFields {
   /** A refused default is named as such: the config never wrote the value the message shows. */
   private error(key: string, value: unknown, expected: string): ConfigError {
     const defaulted = value !== this.json[key] ? '; the config leaves it unset, so that is the default' : '';
-    return new ConfigError(`${this.source}: field "${key}" is ${show(value)}, expected ${expected}${defaulted}`);
+    return new ConfigError(`${this.source}: field "${key}" is ${showJson(value)}, expected ${expected}${defaulted}`);
   }
 }
 
 /** A config value as JSON, cut short: a hostile list of a million entries must not become a message as long. */
-function show(value: unknown): string {
-  if (typeof value === 'number' && !Number.isFinite(value)) return String(value); // JSON would say null
-  if (Array.isArray(value) && value.length > 8) return `[${value.slice(0, 8).map(show).join(',')},...] (${value.length} entries)`;
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 120 ? `${text.slice(0, 100)}... (${text.length} characters)` : text;
-}
-
 function isPositiveInt(v: unknown, max: number): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= max;
 }

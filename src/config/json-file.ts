@@ -9,12 +9,18 @@ const MAX_JSON_BYTES = 16 * 1024 * 1024;
 const MAX_DEPTH = 32;
 const MAX_CONTAINERS = 100_000;
 
+export interface JsonReadOptions {
+  /** Keep integers beyond 2^53 as their digits, in strings, instead of rounding them (a seed may be any uint64). */
+  largeIntegersAsStrings?: boolean;
+}
+
 /**
  * The JSON object in `path`. `what` names the file in every error ("config.json of component unet",
  * "sharded checkpoint index"): missing, not a regular file, too large, malformed, or not an object.
  */
-export function readJsonObject(path: string, what: string): Record<string, unknown> {
-  const value = parseJson(readConfigText(path, what), path, what);
+export function readJsonObject(path: string, what: string, options: JsonReadOptions = {}): Record<string, unknown> {
+  const text = readConfigText(path, what);
+  const value = parseJson(options.largeIntegersAsStrings ? quoteLargeIntegers(text) : text, path, what);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigError(`${path}: ${what} must be a JSON object, got ${describe(value)}`);
   }
@@ -48,6 +54,21 @@ function parseJson(text: string, path: string, what: string): unknown {
   } catch (err) {
     throw new ConfigError(`${path}: ${what} is not valid JSON (${(err as Error).message})`);
   }
+}
+
+/** `text` with every integer literal beyond Number.MAX_SAFE_INTEGER in quotes; the strings of the JSON are left alone. */
+function quoteLargeIntegers(text: string): string {
+  return text.replace(/"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g, (token) =>
+    token.startsWith('"') || /[.eE]/.test(token) || Number.isSafeInteger(Number(token)) ? token : `"${token}"`,
+  );
+}
+
+/** A JSON value for a message, cut short: a hostile list of a million entries must not become a message as long. */
+export function showJson(value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value); // JSON would say null
+  if (Array.isArray(value) && value.length > 8) return `[${value.slice(0, 8).map(showJson).join(',')},...] (${value.length} entries)`;
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 120 ? `${text.slice(0, 100)}... (${text.length} characters)` : text;
 }
 
 function describe(value: unknown): string {

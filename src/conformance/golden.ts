@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { readJsonObject, showJson } from '../config/index.js';
 import { ConfigError } from '../errors.js';
 import { formatShape, tensor, type Float32Tensor, type Int64Tensor, type Tensor } from '../tensor/index.js';
 import { isFloatDType, readFloat32, readInt64, readSafetensors, type TensorInfo } from '../weights/index.js';
@@ -21,25 +21,66 @@ export interface GoldenCase {
 
 export interface GoldenSet {
   readonly dir: string;
+  /** The manifest.json, for messages. */
+  readonly manifest: string;
   readonly modelsDir: string;
   readonly cases: readonly GoldenCase[];
 }
 
+// Case fields that name something to load: a path, or a variant of the weights.
+const STRING_FIELDS = ['model', 'component', 'tensors', 'variant', 'prior_model'] as const;
+
+/** The set in `dir`, its manifest checked whole before any case runs. */
 export function readGoldenSet(dir: string): GoldenSet {
   const path = join(dir, 'manifest.json');
-  if (!existsSync(path)) throw new ConfigError(`${dir}: no manifest.json (not a golden set)`);
-  // Integers beyond 2^53 (seeds may be any uint64) would lose digits as JSON numbers: keep them as strings.
-  const text = readFileSync(path, 'utf8').replace(/([:[,]\s*)(-?\d{16,})(?=\s*[,\]}])/g, '$1"$2"');
-  const manifest = JSON.parse(text) as { format?: string; models_dir?: string; cases?: GoldenCase[] };
+  // Seeds may be any uint64: integers beyond 2^53 would lose digits as JSON numbers.
+  const manifest = readJsonObject(path, 'golden manifest', { largeIntegersAsStrings: true });
   if (manifest.format !== 'kandinsky-golden/1') {
-    throw new ConfigError(`${path}: format ${JSON.stringify(manifest.format)}, expected "kandinsky-golden/1"`);
+    throw new ConfigError(`${path}: field "format" is ${showJson(manifest.format)}, expected "kandinsky-golden/1"`);
   }
   const modelsDir = manifest.models_dir ?? '../models';
+  if (typeof modelsDir !== 'string') throw new ConfigError(`${path}: field "models_dir" is ${showJson(modelsDir)}, expected a folder path`);
+  if (!Array.isArray(manifest.cases)) throw new ConfigError(`${path}: field "cases" is ${showJson(manifest.cases)}, expected an array of case objects`);
+  const names = new Set<string>();
+  const cases = manifest.cases.map((value, index) => {
+    const c = checkCase(value, path, index);
+    if (names.has(c.name)) throw new ConfigError(`${path}: case "${c.name}" (#${index}): the name is taken by an earlier case; names must be unique`);
+    names.add(c.name);
+    return c;
+  });
   return {
     dir: resolve(dir),
+    manifest: resolve(path),
     modelsDir: isAbsolute(modelsDir) ? modelsDir : resolve(dir, modelsDir),
-    cases: manifest.cases ?? [],
+    cases,
   };
+}
+
+/** One case of the manifest, refused unless the fields the runner reads have their documented types. */
+function checkCase(value: unknown, path: string, index: number): GoldenCase {
+  if (!isObject(value)) throw new ConfigError(`${path}: case #${index} is ${showJson(value)}, expected an object`);
+  if (typeof value.name !== 'string' || value.name === '') {
+    throw new ConfigError(`${path}: case #${index}: field "name" is ${showJson(value.name)}, expected a non-empty string`);
+  }
+  const refuse = (field: string, got: unknown, expected: string) =>
+    new ConfigError(`${path}: case "${value.name}": field "${field}" is ${showJson(got)}, expected ${expected}`);
+  if (typeof value.kind !== 'string') throw refuse('kind', value.kind, 'a string');
+  for (const field of STRING_FIELDS) {
+    if (value[field] !== undefined && typeof value[field] !== 'string') throw refuse(field, value[field], 'a string');
+  }
+  for (const field of ['inputs', 'expected']) {
+    if (!isObject(value[field])) throw refuse(field, value[field], 'an object of named values');
+  }
+  const tolerance = value.tolerance;
+  if (!isObject(tolerance)) throw refuse('tolerance', tolerance, '{"max_abs": a non-negative number}');
+  if (typeof tolerance.max_abs !== 'number' || !(tolerance.max_abs >= 0 && Number.isFinite(tolerance.max_abs))) {
+    throw refuse('tolerance.max_abs', tolerance.max_abs, 'a non-negative number');
+  }
+  return value as GoldenCase;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A case with its values decoded: tensors loaded, image paths made absolute. */
@@ -72,7 +113,7 @@ export class CaseData {
     const key = (value as { tensor?: string } | null)?.tensor;
     if (typeof key !== 'string') throw new ConfigError(`case ${this.c.name}: expected {"tensor": ...}, got ${JSON.stringify(value)}`);
     const info = this.stored.get(key);
-    if (!info) throw new ConfigError(`case ${this.c.name}: tensor "${key}" not in ${this.c.tensors}`);
+    if (!info) throw new ConfigError(`case ${this.c.name}: tensor "${key}" not in ${this.c.tensors ?? 'its tensors file (the case names none)'}`);
     return isFloatDType(info.dtype) ? tensor(readFloat32(info), info.shape) : tensor(readInt64(info), info.shape);
   }
 

@@ -1,32 +1,14 @@
 import { ConfigError } from '../errors.js';
 import { CLIPImageProcessor, readPng } from '../image/index.js';
 import { loadNetwork, type NetworkKind } from '../nets/index.js';
-import type { Device, NetworkSession } from '../onnx/index.js';
+import type { NetworkSession } from '../onnx/index.js';
 import { TorchGenerator } from '../random/index.js';
 import { schedulerFromConfig, timestepsForStrength } from '../schedulers/index.js';
 import { CLIPTokenizer } from '../tokenizer/index.js';
 import { numel, tensor, type Float32Tensor, type Int64Tensor, type Tensor } from '../tensor/index.js';
+import { cached, type KindHandler, type RunContext } from './context.js';
 import type { CaseData } from './golden.js';
-
-/** Per-run state shared by the cases: loaded sessions/tokenizers keyed by what they were built from. */
-export interface RunContext {
-  readonly threads?: number;
-  readonly device?: Device;
-  readonly cache: Map<string, Promise<{ release?: () => Promise<void> }>>;
-}
-
-/** Runs one case's inputs through the implementation; returns the outputs by their expected names. */
-export type KindHandler = (data: CaseData, ctx: RunContext) => Promise<Record<string, unknown>>;
-
-/** Loads something once per run (sessions are expensive), keyed by what it was loaded from. */
-export function cached<T extends object>(ctx: RunContext, key: string, load: () => Promise<T> | T): Promise<T> {
-  let entry = ctx.cache.get(key);
-  if (!entry) {
-    entry = Promise.resolve().then(load);
-    ctx.cache.set(key, entry);
-  }
-  return entry as Promise<T>;
-}
+import { PIPELINE_KIND_HANDLERS } from './pipeline-kinds.js';
 
 interface Draw {
   op: 'randn' | 'rand';
@@ -163,16 +145,17 @@ async function schedulerAddNoise(data: CaseData): Promise<Record<string, unknown
 }
 
 export const KIND_HANDLERS: Record<string, KindHandler> = {
-  torch_randn: torchRandn,
-  clip_tokenizer: clipTokenizer,
-  clip_image_processor: clipImageProcessor,
-  clip_text: clipText,
-  clip_vision: clipVision,
-  prior_transformer: priorTransformer,
-  unet,
-  movq_encode: movqEncode,
-  movq_decode: movqDecode,
-  scheduler,
-  scheduler_add_noise: schedulerAddNoise,
+  torch_randn: { inputs: ['seed', 'draws'], run: torchRandn },
+  clip_tokenizer: { inputs: ['texts', 'padding', 'max_length', 'truncation'], run: clipTokenizer },
+  clip_image_processor: { inputs: ['image'], run: clipImageProcessor },
+  clip_text: { inputs: ['input_ids', 'attention_mask'], run: clipText },
+  clip_vision: { inputs: ['pixel_values'], run: clipVision },
+  prior_transformer: { inputs: ['hidden_states', 'timestep', 'proj_embedding', 'encoder_hidden_states', 'attention_mask'], run: priorTransformer },
+  // The decoder UNet is conditioned through added_cond_kwargs (addition_embed_type "image"/"image_hint").
+  unet: { inputs: ['sample', 'timestep', 'added_cond_kwargs'], nullInputs: ['encoder_hidden_states'], run: unet },
+  movq_encode: { inputs: ['image'], run: movqEncode },
+  movq_decode: { inputs: ['latents', 'force_not_quantize'], run: movqDecode },
+  scheduler: { inputs: ['class', 'config', 'num_inference_steps', 'seed', 'sample', 'model_outputs', 'prev_timestep'], run: scheduler },
+  scheduler_add_noise: { inputs: ['class', 'config', 'num_inference_steps', 'strength', 'original_samples', 'noise'], run: schedulerAddNoise },
+  ...PIPELINE_KIND_HANDLERS,
 };
-

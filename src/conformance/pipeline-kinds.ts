@@ -7,7 +7,7 @@ import {
 import { TorchGenerator } from '../random/index.js';
 import type { Float32Tensor } from '../tensor/index.js';
 import type { CaseData } from './golden.js';
-import { cached, type RunContext } from './kinds.js';
+import { cached, type KindHandler, type RunContext } from './context.js';
 
 // The pipeline kinds of the golden set: each case is one diffusers pipeline call with `generator =
 // torch.Generator("cpu").manual_seed(seed)` and output_type "np" (golden README, "Kinds").
@@ -133,13 +133,22 @@ async function combined(data: CaseData, ctx: RunContext): Promise<Record<string,
   return { images: out.images };
 }
 
-export const PIPELINE_KIND_HANDLERS = {
-  prior,
-  prior_interpolate: priorInterpolate,
-  prior_emb2emb: priorEmb2Emb,
-  text2image,
-  img2img,
-  inpaint,
-  controlnet,
-  combined,
+const DECODER_INPUTS = ['image_embeds', 'negative_image_embeds', 'height', 'width', 'num_inference_steps', 'guidance_scale', 'num_images_per_prompt', 'seed'];
+const PRIOR_INPUTS = ['prompt', 'negative_prompt', 'num_images_per_prompt', 'guidance_scale', 'num_inference_steps', 'seed'];
+
+export const PIPELINE_KIND_HANDLERS: Record<string, KindHandler> = {
+  prior: { inputs: PRIOR_INPUTS, run: prior },
+  prior_interpolate: {
+    inputs: ['images_and_prompts', 'weights', 'num_images_per_prompt', 'guidance_scale', 'num_inference_steps', 'negative_prior_prompt', 'negative_prompt', 'seed'],
+    run: priorInterpolate,
+  },
+  prior_emb2emb: { inputs: [...PRIOR_INPUTS, 'image', 'strength'], run: priorEmb2Emb },
+  text2image: { inputs: DECODER_INPUTS, run: text2image },
+  img2img: { inputs: [...DECODER_INPUTS, 'image', 'strength'], run: img2img },
+  inpaint: { inputs: [...DECODER_INPUTS, 'image', 'mask_image'], run: inpaint },
+  controlnet: { inputs: [...DECODER_INPUTS, 'hint'], run: controlnet },
+  combined: {
+    inputs: ['prompt', 'negative_prompt', 'height', 'width', 'num_inference_steps', 'guidance_scale', 'num_images_per_prompt', 'prior_guidance_scale', 'prior_num_inference_steps', 'seed'],
+    run: combined,
+  },
 };

@@ -1,7 +1,9 @@
+import { showJson } from '../config/index.js';
+import { ConfigError } from '../errors.js';
 import type { Device } from '../onnx/index.js';
-import { CaseData, compareOutputs, readGoldenSet, type GoldenCase } from './golden.js';
-import { KIND_HANDLERS, type KindHandler, type RunContext } from './kinds.js';
-import { PIPELINE_KIND_HANDLERS } from './pipeline-kinds.js';
+import { CaseData, compareOutputs, readGoldenSet, type GoldenCase, type GoldenSet } from './golden.js';
+import type { KindHandler, RunContext } from './context.js';
+import { KIND_HANDLERS } from './kinds.js';
 
 export interface CaseResult {
   readonly name: string;
@@ -31,7 +33,10 @@ export interface ConformanceReport {
   readonly failed: number;
 }
 
-/** Runs every case of a golden set (or those of the kinds named) and compares by the golden rule. */
+/**
+ * Runs every case of a golden set (or those of the kinds named) and compares by the golden rule.
+ * A run in which no case ran proves nothing and is refused.
+ */
 export async function runConformance(dir: string, options: ConformanceOptions = {}): Promise<ConformanceReport> {
   const set = readGoldenSet(dir);
   const ctx: RunContext = { threads: options.threads, device: options.device, cache: new Map() };
@@ -52,23 +57,44 @@ export async function runConformance(dir: string, options: ConformanceOptions = 
     // A load that failed was already reported by its case; only what loaded is released.
     for (const loaded of ctx.cache.values()) await (await loaded.catch(() => undefined))?.release?.();
   }
+  if (results.length === 0) throw noCaseRan(set, options);
   const passed = results.filter((r) => r.ok).length;
   return { results, leftOut, passed, failed: results.length - passed };
 }
 
-async function runCase(set: ReturnType<typeof readGoldenSet>, c: GoldenCase, ctx: RunContext): Promise<CaseResult> {
+function noCaseRan(set: GoldenSet, { kinds, filter }: ConformanceOptions): ConfigError {
+  const selection = [kinds && `is of kind ${kinds.join(', ') || '(none given)'}`, filter && `has a name matching ${filter}`].filter(Boolean).join(' and ');
+  const why = set.cases.length === 0 ? 'it has no cases' : `none of its ${set.cases.length} cases ${selection}`;
+  return new ConfigError(`${set.manifest}: no case ran: ${why}`);
+}
+
+async function runCase(set: GoldenSet, c: GoldenCase, ctx: RunContext): Promise<CaseResult> {
   const started = performance.now();
-  const base = { name: c.name, kind: c.kind, tolerance: c.tolerance?.max_abs ?? 0 };
-  const handler: KindHandler | undefined = KIND_HANDLERS[c.kind] ?? (PIPELINE_KIND_HANDLERS as Record<string, KindHandler>)[c.kind];
-  if (!handler) return { ...base, ok: false, maxAbs: NaN, seconds: 0, detail: `unknown kind "${c.kind}"` };
+  const base = { name: c.name, kind: c.kind, tolerance: c.tolerance.max_abs };
+  const handler = KIND_HANDLERS[c.kind];
+  const refused = handler === undefined ? `unknown kind "${c.kind}"` : refusal(c, handler);
+  if (refused !== undefined) return { ...base, ok: false, maxAbs: NaN, seconds: 0, detail: refused };
   try {
     const data = new CaseData(set, c);
-    const actual = await handler(data, ctx);
+    const actual = await handler.run(data, ctx);
     const cmp = compareOutputs(data, actual);
     return { ...base, ok: cmp.ok, maxAbs: cmp.maxAbs, seconds: (performance.now() - started) / 1000, detail: cmp.detail };
   } catch (err) {
     return { ...base, ok: false, maxAbs: NaN, seconds: (performance.now() - started) / 1000, detail: `could not run: ${(err as Error).message}` };
   }
+}
+
+/** Why a case cannot pass whatever the implementation computes: nothing to compare, or an input the kind ignores. */
+function refusal(c: GoldenCase, handler: KindHandler): string | undefined {
+  if (Object.keys(c.expected).length === 0) return 'no expected output ("expected" is empty), so nothing would be checked';
+  for (const [name, value] of Object.entries(c.inputs)) {
+    if (handler.nullInputs?.includes(name)) {
+      if (value !== null) return `input "${name}" is ${showJson(value)}, expected null: kind ${c.kind} does not use it`;
+    } else if (!handler.inputs.includes(name)) {
+      return `input "${name}" is not read by kind ${c.kind} (its inputs: ${handler.inputs.join(', ')})`;
+    }
+  }
+  return undefined;
 }
 
 export function formatResult(r: CaseResult): string {

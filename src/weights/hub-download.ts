@@ -6,12 +6,8 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { KandinskyError, WeightsError } from '../errors.js';
-import { hubGet, hubStatusError, isNetworkError, type HubTarget } from './hub-http.js';
-
-const MAX_ATTEMPTS = 5;
-const RETRY_DELAY_MS = 250;
+import { HubError, WeightsError } from '../errors.js';
+import { hubGet, hubStatusError, readBody, withRetries, type HubRequest, type HubResponse, type HubTarget } from './hub-http.js';
 
 /** How the content is checked: LFS files by their sha256, git files by their git blob id (sha1). */
 export interface Digest {
@@ -22,10 +18,11 @@ export interface Digest {
 export interface BlobDownload {
   url: string;
   blobPath: string;
+  /** The size the revision API announced: the body is cut off, and refused, beyond it. */
   size: number;
   digest: Digest;
   target: HubTarget & { file: string };
-  signal?: AbortSignal;
+  request: HubRequest;
   /** Called with the bytes of this file on disk: once when the transfer starts (the resumed part), then per chunk. */
   onBytes: (bytes: number) => void;
 }
@@ -33,23 +30,13 @@ export interface BlobDownload {
 /** Downloads into `blobPath`, retrying cut connections from where they stopped. */
 export async function downloadBlob(download: BlobDownload): Promise<void> {
   const incomplete = `${download.blobPath}.incomplete`;
-  let actual: string;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      actual = await fetchRemainder(download, incomplete);
-      break;
-    } catch (err) {
-      if (!isNetworkError(err) || download.signal?.aborted) throw err;
-      if (attempt === MAX_ATTEMPTS) {
-        throw new KandinskyError(
-          `downloading ${download.target.file} of ${download.target.repoId} failed ${MAX_ATTEMPTS} times ` +
-            `(${describe(err)}); run the pull again to resume`,
-          { cause: err },
-        );
-      }
-      await sleep(RETRY_DELAY_MS * attempt, undefined, { signal: download.signal });
-    }
-  }
+  const { file, repoId } = download.target;
+  const actual = await withRetries(
+    `downloading ${file} of ${repoId}`,
+    download.request.signal,
+    () => fetchRemainder(download, incomplete),
+    '; run the pull again to resume',
+  );
   await verify(download, incomplete, actual);
   await rename(incomplete, download.blobPath);
 }
@@ -71,11 +58,12 @@ async function fetchRemainder(download: BlobDownload, incomplete: string): Promi
   // Byte offsets must count the stored bytes, not a compressed transfer of them.
   const headers: Record<string, string> = { 'accept-encoding': 'identity' };
   if (offset > 0) headers.range = `bytes=${offset}-`;
-  const response = await hubGet(download.url, { token: download.target.token, signal: download.signal, headers });
-  if (!response.ok || response.body === null) {
-    await response.body?.cancel();
+  const response = await hubGet(download.url, download.request, headers);
+  if (response.status < 200 || response.status >= 300) {
+    response.discard();
     throw hubStatusError(response, download.target);
   }
+  checkLinkedSize(response, download);
   if (response.status === 206) {
     checkContentRange(response, offset, download);
   } else {
@@ -84,7 +72,9 @@ async function fetchRemainder(download: BlobDownload, incomplete: string): Promi
   if (offset > 0) await hashFile(incomplete, hash);
   download.onBytes(offset);
   let received = offset;
-  await appendBody(response.body, incomplete, offset > 0, (chunk) => {
+  const { file, repoId } = download.target;
+  const body = readBody(response, download.size - offset, `${file} of ${repoId} (${download.size} bytes announced)`);
+  await appendBody(body, incomplete, offset > 0, (chunk) => {
     hash.update(chunk);
     received += chunk.length;
     download.onBytes(received);
@@ -117,14 +107,28 @@ async function appendBody(
   }
 }
 
-function checkContentRange(response: Response, offset: number, download: BlobDownload): void {
-  const start = /^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '')?.[1];
-  if (start === undefined || Number(start) !== offset) {
-    throw new KandinskyError(
-      `asked ${download.target.endpoint} for ${download.target.file} from byte ${offset}, ` +
-        `got Content-Range "${response.headers.get('content-range')}"`,
+/** A 206 must carry exactly the rest of the file: from `offset` to the announced end. */
+function checkContentRange(response: HubResponse, offset: number, download: BlobDownload): void {
+  const value = response.header('content-range');
+  const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(value ?? '');
+  const size = download.size;
+  if (range === null || Number(range[1]) !== offset || Number(range[2]) !== size - 1 || (range[3] !== '*' && Number(range[3]) !== size)) {
+    response.discard();
+    throw new HubError(
+      `asked ${response.url} for ${download.target.file} of ${download.target.repoId} from byte ${offset}, ` +
+        `expected Content-Range "bytes ${offset}-${size - 1}/${size}", got ${JSON.stringify(value ?? null)}`,
     );
   }
+}
+
+/** The hub's redirect names the size of an LFS file too; it must be the one the revision API announced. */
+function checkLinkedSize(response: HubResponse, download: BlobDownload): void {
+  if (response.linkedSize === undefined || Number(response.linkedSize) === download.size) return;
+  response.discard();
+  throw new HubError(
+    `${download.target.file} of ${download.target.repoId}: the hub's redirect announces X-Linked-Size ${response.linkedSize}, ` +
+      `the revision API ${download.size} bytes`,
+  );
 }
 
 /** Deletes the download and throws unless its size and digest are the announced ones. */
@@ -150,9 +154,4 @@ function startDigest(download: BlobDownload): Hash {
 
 async function hashFile(path: string, hash: Hash): Promise<void> {
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-}
-
-function describe(err: unknown): string {
-  const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-  return err instanceof Error ? `${err.message}${cause}` : String(err);
 }

@@ -111,6 +111,9 @@ describe('kandinsky bench', () => {
   });
 
   it('refuses a size that is not a multiple of 64', async () => {
-    await assert.rejects(promisify(execFile)(process.execPath, [join(projectRoot, 'dist', 'src', 'cli', 'main.js'), 'bench', 'unet', '--size', '500']), /--size must be a multiple of 64, got 500/);
+    await assert.rejects(promisify(execFile)(process.execPath, [join(projectRoot, 'dist', 'src', 'cli', 'main.js'), 'bench', 'unet', '--size', '500']), {
+      code: 2,
+      stderr: "error: option '--size <px>' argument '500' is invalid. expected a multiple of 64\n",
+    });
   });
 });

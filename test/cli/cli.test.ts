@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { goldenDir, projectRoot } from '../helpers/fixtures.js';
+import { goldenCase, goldenManifest, writeGoldenSet } from '../helpers/golden-sets.js';
 import { startHubServer, type HubServer } from '../helpers/hub-server.js';
 
 const bin = join(projectRoot, 'dist', 'src', 'cli', 'main.js');
@@ -19,6 +20,15 @@ async function kandinsky(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/** A usage or input error: exit code 2 and one line on stderr that matches `pattern`, without a stack. */
+function assertUsageError(r: { code: number; stdout: string; stderr: string }, pattern: RegExp): void {
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
+  assert.match(lines[0], pattern);
+  assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace for a user error');
 }
 
 describe('the kandinsky binary', () => {
@@ -51,11 +61,75 @@ describe('kandinsky pull', () => {
     assert.match(r.stderr, /downloaded unet\/diffusion_pytorch_model\.safetensors/);
   });
 
+  it('gives up on a hub that never answers after KANDINSKY_HUB_TIMEOUT seconds, in one line naming the URL', async () => {
+    const silent = await startHubServer();
+    silent.hang();
+    try {
+      const r = await kandinsky(['pull', 'kandinsky-community/kandinsky-2-2-decoder'], { HF_ENDPOINT: silent.endpoint, HF_HUB_CACHE: cache, KANDINSKY_HUB_TIMEOUT: '0.2' });
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`${silent.endpoint}/api/models/kandinsky-community/kandinsky-2-2-decoder/revision/main\\?blobs=true: no data for 0.2 s`));
+    } finally {
+      await silent.close();
+    }
+  });
+
   it('says clearly when the repo does not exist', async () => {
     const r = await kandinsky(['pull', 'kandinsky-community/no-such-model'], { HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: cache });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /repository not found \(or private\): kandinsky-community\/no-such-model/);
     assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace for a user error');
+  });
+});
+
+describe('kandinsky usage errors', () => {
+  it('names the flag of a number that is not one, for every command', async () => {
+    assertUsageError(await kandinsky(['conformance', goldenDir, '--threads', '2x']), /^error: option '--threads <n>' argument '2x' is invalid\. expected a positive integer$/);
+    assertUsageError(await kandinsky(['bench', 'matmul', '--threads', '0']), /option '--threads <n>' argument '0' is invalid/);
+    assertUsageError(await kandinsky(['bench', 'matmul', '--runs', 'many']), /option '--runs <n>' argument 'many' is invalid/);
+    assertUsageError(await kandinsky(['bench', 'unet', '--size', '100']), /option '--size <px>' argument '100' is invalid\. expected a multiple of 64$/);
+    assertUsageError(await kandinsky(['bench', 'unet', '--batch', '-1']), /option '--batch <n>' argument '-1' is invalid/);
+  });
+
+  it('names the flag of a regular expression that is not one', async () => {
+    assertUsageError(await kandinsky(['conformance', goldenDir, '--filter', 'unet(']), /^error: option '--filter <regex>' argument 'unet\(' is invalid\. expected a regular expression \(.*\)$/);
+  });
+
+  it('names the argument or flag that is not among the choices', async () => {
+    assertUsageError(await kandinsky(['bench', 'vae']), /argument 'what'\. Allowed choices are unet, movq, prior, text, text2img, matmul, all/);
+    assertUsageError(await kandinsky(['conformance', goldenDir, '--device', 'tpu']), /option '--device <name>' argument 'tpu' is invalid\. unknown device "tpu"/);
+    assertUsageError(await kandinsky(['pull', 'not a repo']), /^kandinsky: "not a repo" is not a hub repository id/);
+  });
+
+  it('names a golden manifest that is not JSON', async () => {
+    const dir = writeGoldenSet('{"format": "kandinsky-golden/1", ');
+    try {
+      assertUsageError(await kandinsky(['conformance', dir]), new RegExp(`^kandinsky: ${join(dir, 'manifest.json')}: golden manifest is not valid JSON`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names the manifest and the case whose shape is wrong', async () => {
+    for (const [manifest, message] of [
+      [{ ...goldenManifest([]), cases: 'all' }, 'field "cases" is "all", expected an array of case objects'],
+      [goldenManifest([goldenCase(), 42]), 'case #1 is 42, expected an object'],
+      [goldenManifest([goldenCase({ tolerance: { max_abs: -1 } })]), 'case "randn": field "tolerance.max_abs" is -1, expected a non-negative number'],
+    ] as const) {
+      const dir = writeGoldenSet(manifest);
+      try {
+        const r = await kandinsky(['conformance', dir]);
+        assertUsageError(r, /^kandinsky: /);
+        assert.equal(r.stderr.trim(), `kandinsky: ${join(dir, 'manifest.json')}: ${message}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
+  it('fails when --kinds or --filter leave no case to run', async () => {
+    assertUsageError(await kandinsky(['conformance', goldenDir, '--kinds', 'tokenizr']), /no case ran: none of its \d+ cases is of kind tokenizr$/);
+    assertUsageError(await kandinsky(['conformance', goldenDir, '--filter', '^nothing$']), /no case ran: none of its \d+ cases has a name matching \/\^nothing\$\/$/);
   });
 });
 
@@ -82,7 +156,7 @@ describe('kandinsky conformance', () => {
       writeFileSync(join(dir, 'manifest.json'), JSON.stringify({
         format: 'kandinsky-golden/1', models_dir: '.', cases: [{
           name: 'ghost', kind: 'movq_encode', model: 'no-such-repo', component: 'movq',
-          inputs: { image: null }, expected: {}, tolerance: { max_abs: 0 },
+          inputs: { image: null }, expected: { latents: { tensor: 'latents' } }, tolerance: { max_abs: 0 },
         }],
       }));
       const r = await kandinsky(['conformance', dir]);

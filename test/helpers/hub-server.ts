@@ -1,6 +1,7 @@
 // A Hugging Face hub on 127.0.0.1 for tests: each folder under `root` is the repository `{org}/{folder}`,
 // served in the hub's URL layout (revision API, resolve, LFS files redirected to a CDN on another origin),
-// with faults to inject: a connection cut mid-file, corrupted bytes, a server that ignores Range.
+// with faults to inject: a connection cut mid-file, corrupted bytes, a server that ignores Range, and the ways a
+// hostile or broken hub misbehaves (silence, bodies longer than announced, malformed answers, redirect loops).
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -42,7 +43,26 @@ export interface HubServer {
   corrupt(repoId: string, path: string): void;
   /** Range requests for this file get the whole file with 200, as from a server without Range support. */
   ignoreRange(repoId: string, path: string): void;
+  /** The next body of this file stops after `bytes` bytes and the connection stays open, silent (once). */
+  stallAfter(repoId: string, path: string, bytes: number): void;
+  /** Every body of this file has `extra` bytes beyond the file; sent without Content-Length (chunked) when asked. */
+  oversize(repoId: string, path: string, extra: number, options?: { chunked?: boolean }): void;
+  /** The revision API of this repository answers `rewrite(answer)` instead: a value sent as JSON, or a string sent as is. */
+  rewriteRevision(repoId: string, rewrite: (answer: RevisionAnswer) => unknown): void;
+  /** The resolve URL of this file redirects to itself. */
+  redirectLoop(repoId: string, path: string): void;
+  /** From now on the hub accepts every request and never answers. */
+  hang(): void;
+  /** The next `times` requests to the hub are answered with HTTP `status`. */
+  failNext(times: number, status: number): void;
   close(): Promise<void>;
+}
+
+/** The revision API's answer as this server builds it. */
+export interface RevisionAnswer {
+  sha: string;
+  siblings: Record<string, unknown>[];
+  [field: string]: unknown;
 }
 
 interface RepoFile {
@@ -66,6 +86,12 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
   const cuts = new Map<string, number>();
   const corrupted = new Set<string>();
   const rangeless = new Set<string>();
+  const stalls = new Map<string, number>();
+  const oversized = new Map<string, { extra: number; chunked: boolean }>();
+  const rewrites = new Map<string, (answer: RevisionAnswer) => unknown>();
+  const loops = new Set<string>();
+  let hanging = false;
+  let failures = { times: 0, status: 500 };
   const cdn = await listen((req, res) => serveCdn(req, res));
   const hub = await listen((req, res) => serveHub(req, res));
 
@@ -83,13 +109,18 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
 
   function serveHub(req: IncomingMessage, res: ServerResponse): void {
     const url = log(req, 'hub');
+    if (hanging) return; // The connection stays open until the client gives up or the server closes.
+    if (failures.times > 0) {
+      failures.times--;
+      return sendError(res, failures.status, 'injected failure');
+    }
     if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) {
       return sendError(res, 401, 'Invalid credentials in Authorization header');
     }
     const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(url.pathname);
     if (api !== null) return serveRevision(res, api[1], decodeURIComponent(api[2]), url.searchParams.has('blobs'));
     const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
-    if (resolve !== null) return serveResolve(req, res, resolve[1], decodeURIComponent(resolve[2]), decodeURIComponent(resolve[3]));
+    if (resolve !== null) return serveResolve(req, res, url, resolve[1], decodeURIComponent(resolve[2]), decodeURIComponent(resolve[3]));
     sendError(res, 404, 'not a hub route');
   }
 
@@ -107,16 +138,22 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     const siblings = [...repo.files].map(([rfilename, file]) =>
       blobs ? { rfilename, ...blobInfo(file) } : { rfilename },
     );
-    const body = JSON.stringify({ id: repoId, modelId: repoId, sha: repo.commit, private: false, siblings });
+    const answer: RevisionAnswer = { id: repoId, modelId: repoId, sha: repo.commit, private: false, siblings };
+    const rewritten = rewrites.get(repoId)?.(answer) ?? answer;
+    const body = typeof rewritten === 'string' ? rewritten : JSON.stringify(rewritten);
     res.writeHead(200, { 'content-type': 'application/json' }).end(body);
   }
 
-  function serveResolve(req: IncomingMessage, res: ServerResponse, repoId: string, revision: string, path: string): void {
+  function serveResolve(req: IncomingMessage, res: ServerResponse, url: URL, repoId: string, revision: string, path: string): void {
     const repo = findRepo(res, repoId, revision);
     if (repo === undefined) return;
     const file = repo.files.get(path);
     if (file === undefined) return sendError(res, 404, 'Entry not found', 'EntryNotFound');
     const common = { 'x-repo-commit': repo.commit };
+    if (loops.has(`${repoId}:${path}`)) {
+      res.writeHead(302, { ...common, location: url.pathname, 'content-length': '0' }).end();
+      return;
+    }
     if (!file.lfs) return sendBytes(req, res, `${repoId}:${path}`, file, { ...common, etag: `"${file.gitOid}"` });
     res.writeHead(302, {
       ...common,
@@ -153,13 +190,20 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       }
       headers['content-range'] = `bytes ${start}-${end}/${size}`;
     }
+    const over = oversized.get(key);
+    const body = over === undefined ? content.subarray(start, end + 1) : Buffer.concat([content.subarray(start, end + 1), Buffer.alloc(over.extra, 0x41)]);
     res.writeHead(range === null ? 200 : 206, {
       ...headers,
       'accept-ranges': 'bytes',
       'content-type': 'application/octet-stream',
-      'content-length': String(end - start + 1),
+      ...(over?.chunked ? {} : { 'content-length': String(body.length) }),
     });
-    const body = content.subarray(start, end + 1);
+    const stall = stalls.get(key);
+    if (stall !== undefined) {
+      stalls.delete(key);
+      res.write(body.subarray(0, stall));
+      return;
+    }
     const cut = cuts.get(key);
     if (cut === undefined) {
       res.end(body);
@@ -167,7 +211,7 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     }
     cuts.delete(key);
     // Drop the connection a moment after the bytes left, as a network failure would: the client has
-    // read them by then (undici discards what is still queued when the socket closes).
+    // read them by then (a client may discard what is still queued when the socket closes).
     res.write(body.subarray(0, cut), () => setTimeout(() => res.socket?.destroy(), 50));
   }
 
@@ -182,6 +226,16 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
     cutAfter: (repoId, path, bytes) => void cuts.set(`${repoId}:${path}`, bytes),
     corrupt: (repoId, path) => void corrupted.add(`${repoId}:${path}`),
     ignoreRange: (repoId, path) => void rangeless.add(`${repoId}:${path}`),
+    stallAfter: (repoId, path, bytes) => void stalls.set(`${repoId}:${path}`, bytes),
+    oversize: (repoId, path, extra, { chunked = false } = {}) => void oversized.set(`${repoId}:${path}`, { extra, chunked }),
+    rewriteRevision: (repoId, rewrite) => void rewrites.set(repoId, rewrite),
+    redirectLoop: (repoId, path) => void loops.add(`${repoId}:${path}`),
+    hang: () => {
+      hanging = true;
+    },
+    failNext: (times, status) => {
+      failures = { times, status };
+    },
     close: async () => {
       await Promise.all([hub.close(), cdn.close()]);
     },

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { KandinskyError, WeightsError } from '../../src/errors.js';
+import { ConfigError, HubError, KandinskyError, WeightsError } from '../../src/errors.js';
 import { resolveCachedSnapshot } from '../../src/weights/hf-cache.js';
 import { pull, type PullProgress } from '../../src/weights/hub.js';
 import { modelsDir } from '../helpers/fixtures.js';
-import { startHubServer, type HubServer, type HubServerOptions } from '../helpers/hub-server.js';
+import { startHubServer, type HubServer, type HubServerOptions, type RevisionAnswer } from '../helpers/hub-server.js';
 
 const DECODER = 'kandinsky-community/kandinsky-2-2-decoder';
 const PRIOR = 'kandinsky-community/kandinsky-2-2-prior';
@@ -259,5 +259,167 @@ describe('pull', () => {
     const snapshot = await pullFromServer(DECODER, { revision: commit });
     assert.ok(snapshot.endsWith(commit));
     assert.ok(!existsSync(join(cacheDir, 'models--kandinsky-community--kandinsky-2-2-decoder', 'refs')));
+  });
+});
+
+describe('pull from a misbehaving hub', () => {
+  const DECODER_DIR = 'models--kandinsky-community--kandinsky-2-2-decoder';
+  // Tiny timeouts, so that giving up after every retry takes seconds.
+  const timeouts = { connect: 1, idle: 0.2 };
+
+  /** Asserts that `pulling` fails with a HubError whose message matches every pattern (a string: contains it). */
+  async function refused(pulling: Promise<unknown>, ...patterns: (RegExp | string)[]): Promise<void> {
+    await assert.rejects(pulling, (err: Error) => {
+      assert.ok(err instanceof HubError, `${err.name}: ${err.message}`);
+      for (const pattern of patterns) {
+        if (typeof pattern === 'string') assert.ok(err.message.includes(pattern), `${err.message}\ndoes not contain\n${pattern}`);
+        else assert.match(err.message, pattern);
+      }
+      return true;
+    });
+  }
+
+  /** Every file in the decoder's blobs/ is at most as large as the hub announced its blob, and none is complete. */
+  function assertNothingBeyondAnnounced(path: string): void {
+    const blobs = join(cacheDir, DECODER_DIR, 'blobs');
+    const names = existsSync(blobs) ? readdirSync(blobs) : [];
+    assert.ok(!names.includes(server.etagOf(DECODER, path)), 'no blob of the refused file');
+    const partial = names.find((name) => name === `${server.etagOf(DECODER, path)}.incomplete`);
+    if (partial !== undefined) assert.ok(statSync(join(blobs, partial)).size <= fixture(DECODER, path).length);
+  }
+
+  function rewriteSibling(path: string, edit: (sibling: Record<string, unknown>) => void): (answer: RevisionAnswer) => RevisionAnswer {
+    return (answer) => {
+      const sibling = answer.siblings.find((s) => s.rfilename === path);
+      assert.ok(sibling !== undefined);
+      edit(sibling);
+      return answer;
+    };
+  }
+
+  it('gives up within seconds on a hub that accepts the connection and never answers, naming the URL', async () => {
+    server.hang();
+    const started = performance.now();
+    await refused(
+      pullFromServer(DECODER, { timeouts }),
+      new RegExp(`reading revision main of ${DECODER}.* failed 5 times`),
+      new RegExp(`${server.endpoint}/api/models/${DECODER}/revision/main\\?blobs=true: no data for 0.2 s \\(idle timeout; KANDINSKY_HUB_TIMEOUT`),
+    );
+    assert.ok(performance.now() - started < 8000, 'fails within seconds, not minutes');
+    assert.equal(server.requests.length, 5, 'the revision request is retried');
+    assert.ok(!existsSync(join(cacheDir, DECODER_DIR)));
+  });
+
+  it('reads the idle timeout from KANDINSKY_HUB_TIMEOUT and refuses one that is not a number of seconds', async () => {
+    await assert.rejects(pullFromServer(DECODER, { env: { KANDINSKY_HUB_TIMEOUT: 'soon' } }), (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /^KANDINSKY_HUB_TIMEOUT is "soon", expected a number of seconds above 0/);
+      return true;
+    });
+    await assert.rejects(pullFromServer(DECODER, { timeouts: { connect: -1 } }), /the connect timeout is -1, expected/);
+    assert.equal(server.requests.length, 0);
+  });
+
+  it('resumes with a Range request after a body goes silent mid-file', async () => {
+    server.stallAfter(DECODER, UNET, 100_000);
+    const snapshot = await pullFromServer(DECODER, { timeouts });
+    assert.deepEqual(downloadsOf(UNET).map((r) => r.range), [undefined, 'bytes=100000-']);
+    assert.deepEqual(readFileSync(join(snapshot, UNET)), fixture(DECODER, UNET));
+  });
+
+  it('retries the revision request after HTTP 503', async () => {
+    server.failNext(2, 503);
+    const snapshot = await pullFromServer(DECODER, { timeouts });
+    assert.deepEqual(readFileSync(join(snapshot, UNET)), fixture(DECODER, UNET));
+    assert.equal(server.requests.filter((r) => r.url.startsWith('/api/models/')).length, 3);
+  });
+
+  it('stops a body that runs past the announced size: nothing beyond it reaches the cache', async () => {
+    server.oversize(DECODER, MOVQ, 100_000, { chunked: true });
+    const size = fixture(DECODER, MOVQ).length;
+    await refused(pullFromServer(DECODER, { timeouts }), new RegExp(`sent more than the ${size} bytes expected for ${MOVQ} of ${DECODER}`));
+    assert.equal(downloadsOf(MOVQ).length, 1, 'a refusal is not retried');
+    assertNothingBeyondAnnounced(MOVQ);
+  });
+
+  it('refuses a Content-Length above the announced size before reading the body', async () => {
+    server.oversize(DECODER, MOVQ, 10);
+    const size = fixture(DECODER, MOVQ).length;
+    await refused(pullFromServer(DECODER, { timeouts }), new RegExp(`announces ${size + 10} bytes \\(Content-Length\\) for ${MOVQ}.*expected at most ${size}`));
+    assertNothingBeyondAnnounced(MOVQ);
+  });
+
+  it('refuses a file whose size in the listing disagrees with the X-Linked-Size of its redirect', async () => {
+    const size = fixture(DECODER, MOVQ).length;
+    server.rewriteRevision(DECODER, rewriteSibling(MOVQ, (sibling) => {
+      sibling.size = size - 1;
+      (sibling.lfs as { size: number }).size = size - 1;
+    }));
+    await refused(pullFromServer(DECODER), new RegExp(`${MOVQ} of ${DECODER}: the hub's redirect announces X-Linked-Size ${size}, the revision API ${size - 1} bytes`));
+    assertNothingBeyondAnnounced(MOVQ);
+  });
+
+  it('refuses a sibling whose rfilename is not a string', async () => {
+    server.rewriteRevision(DECODER, rewriteSibling(UNET, (sibling) => {
+      sibling.rfilename = 42;
+    }));
+    await refused(pullFromServer(DECODER), /revision\/main\?blobs=true: siblings\[\d+\]\.rfilename is 42, expected a path string/);
+    assert.ok(!existsSync(join(cacheDir, DECODER_DIR)));
+  });
+
+  it('refuses an rfilename that would leave the snapshot folder', async () => {
+    for (const path of ['../../../escaped.json', 'unet/../../escaped.json', '/tmp/escaped.json', 'unet\\..\\..\\escaped.json', 'unet//config.json']) {
+      server.rewriteRevision(DECODER, rewriteSibling('unet/config.json', (sibling) => {
+        sibling.rfilename = path;
+      }));
+      await refused(pullFromServer(DECODER), `rfilename is ${JSON.stringify(path)}, which would leave the snapshot folder`);
+    }
+    assert.ok(!existsSync(join(cacheDir, DECODER_DIR)));
+    assert.ok(!existsSync(join(cacheDir, '..', 'escaped.json')));
+  });
+
+  it('refuses a revision answer that is not JSON, without retrying it', async () => {
+    server.rewriteRevision(DECODER, () => '<html>502 Bad Gateway</html>');
+    await refused(pullFromServer(DECODER), /revision\/main\?blobs=true did not answer with JSON, expected the revision API's answer/);
+    assert.equal(server.requests.length, 1);
+  });
+
+  it('refuses every field of the revision answer that has not its documented type', async () => {
+    const cases: [string, (answer: RevisionAnswer) => unknown, RegExp][] = [
+      ['an array', () => [], /expected a JSON object with "sha" and "siblings", got \[\]/],
+      ['a branch name as sha', (a) => ({ ...a, sha: 'main' }), /"sha" is "main", expected a 40-hex commit id/],
+      ['siblings as an object', (a) => ({ ...a, siblings: {} }), /"siblings" is \{\}, expected an array/],
+      ['a sibling that is null', (a) => ({ ...a, siblings: [null] }), /siblings\[0\] is null, expected an object/],
+      ['a negative size', rewriteSibling('unet/config.json', (s) => void (s.size = -1)), /\(unet\/config\.json\)\.size is -1, expected a number of bytes/],
+      ['a fractional size', rewriteSibling('unet/config.json', (s) => void (s.size = 1.5)), /\.size is 1\.5, expected a number of bytes/],
+      ['a size as a string', rewriteSibling('unet/config.json', (s) => void (s.size = '741')), /\.size is "741", expected a number of bytes/],
+      ['a short blobId', rewriteSibling('unet/config.json', (s) => void (s.blobId = 'abc')), /\.blobId is "abc", expected a 40-hex git object id/],
+      ['an lfs.sha256 that is not 64-hex', rewriteSibling(UNET, (s) => void ((s.lfs as Record<string, unknown>).sha256 = 'x'.repeat(64))), /\.lfs\.sha256 is "x{64}", expected a 64-hex sha256/],
+      ['an unsafe lfs.size', rewriteSibling(UNET, (s) => void ((s.lfs as Record<string, unknown>).size = 2 ** 60)), /\.lfs\.size is \d+, expected a number of bytes/],
+    ];
+    for (const [what, rewrite, pattern] of cases) {
+      server.rewriteRevision(DECODER, rewrite);
+      await assert.rejects(pullFromServer(DECODER), (err: Error) => {
+        assert.ok(err instanceof HubError, `${what}: ${err.name}: ${err.message}`);
+        assert.match(err.message, pattern, what);
+        return true;
+      });
+    }
+    assert.ok(!existsSync(join(cacheDir, DECODER_DIR)));
+  });
+
+  it('stops following redirects after ten', async () => {
+    server.redirectLoop(DECODER, MOVQ);
+    await refused(pullFromServer(DECODER), new RegExp(`/resolve/${server.commitOf(DECODER)}/${MOVQ}: more than 10 redirects`));
+    assert.equal(downloadsOf(MOVQ).length, 0);
+    assert.equal(server.requests.filter((r) => r.url.endsWith(MOVQ)).length, 11);
+  });
+
+  it('refuses an HF_ENDPOINT that is not an http(s) URL', async () => {
+    await assert.rejects(pull(DECODER, { cacheDir, env: { HF_ENDPOINT: 'huggingface.co' } }), (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /^HF_ENDPOINT is "huggingface.co", expected an http\(s\) URL/);
+      return true;
+    });
   });
 });
