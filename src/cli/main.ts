@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { KandinskyError } from '../errors.js';
 import { registerBench } from './bench.js';
 import { registerConformance } from './conformance.js';
+import { registerInfo } from './info.js';
 import { registerPull } from './pull.js';
 
 const program = new Command();
@@ -15,6 +16,7 @@ program
 registerConformance(program);
 registerPull(program);
 registerBench(program);
+registerInfo(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // Errors we raise on purpose carry a message meant for the user; anything else is a bug worth a stack.
