@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, InputError, KandinskyError } from '../errors.js';
 import { registerBench } from './bench.js';
 import { registerConformance } from './conformance.js';
+import { registerInfo } from './info.js';
 import { registerPull } from './pull.js';
 
 const program = new Command();
@@ -17,6 +18,7 @@ program
 registerConformance(program);
 registerPull(program);
 registerBench(program);
+registerInfo(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = exitCode(err);

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { infotext, writeImageFile } from '../../src/image/index.js';
 import { goldenDir, projectRoot } from '../helpers/fixtures.js';
 import { goldenCase, goldenManifest, writeGoldenSet } from '../helpers/golden-sets.js';
 import { startHubServer, type HubServer } from '../helpers/hub-server.js';
@@ -184,5 +185,38 @@ describe('kandinsky conformance', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('kandinsky info', () => {
+  let dir: string;
+  const parameters = { mode: 'text2img', prompt: 'a moss covered astronaut', seed: 42, width: 512, height: 512, num_inference_steps: 75 };
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kandinsky-cli-info-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prints the A1111 text and the JSON of a generated PNG', async () => {
+    const path = join(dir, 'out-0.png');
+    await writeImageFile(path, { width: 2, height: 2, mode: 'RGB', data: new Uint8Array(12) }, 'png', { metadata: parameters });
+    const r = await kandinsky(['info', path]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${infotext(parameters)}\n\n${JSON.stringify(parameters, null, 2)}\n`);
+  });
+
+  it('exits 2 with a clear message for a file that is not an image', async () => {
+    const path = join(dir, 'prompt.txt');
+    writeFileSync(path, 'a moss covered astronaut');
+    const r = await kandinsky(['info', path]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, `kandinsky: ${path}: not a PNG, JPEG or WebP image (found bytes 61 20 6d 6f 73 73 20 63)\n`);
+  });
+
+  it('exits 2 for an image without parameters', async () => {
+    const path = join(dir, 'plain.webp');
+    await writeImageFile(path, { width: 2, height: 2, mode: 'RGB', data: new Uint8Array(12) }, 'webp');
+    const r = await kandinsky(['info', path]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, `kandinsky: ${path}: the image carries no generation parameters\n`);
   });
 });
