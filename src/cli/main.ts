@@ -4,7 +4,9 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, InputError, KandinskyError } from '../errors.js';
 import { registerBench } from './bench.js';
 import { registerConformance } from './conformance.js';
+import { registerGenerate } from './generate.js';
 import { registerInfo } from './info.js';
+import { registerPrior } from './prior.js';
 import { registerPull } from './pull.js';
 
 const program = new Command();
@@ -15,6 +17,8 @@ program
   // Commander prints its usage errors, then throws them instead of exiting, so that they exit with 2 below.
   // Set before the commands are added: they inherit it.
   .exitOverride();
+registerGenerate(program);
+registerPrior(program);
 registerConformance(program);
 registerPull(program);
 registerBench(program);

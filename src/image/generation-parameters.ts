@@ -16,6 +16,9 @@ export interface InputFileDigest {
   readonly sha256: string;
 }
 
+/** One fuse entry: a text, or an input image by file and digest, with its weight. */
+export type MixRecord = { readonly text: string; readonly weight: number } | (InputFileDigest & { readonly weight: number });
+
 /**
  * What made an image, embedded in every output. A plain JSON object whose keys are the hosted
  * model's input names (replicate-api.md) where it has one; every field is optional so that each
@@ -26,7 +29,8 @@ export interface GenerationParameters {
   readonly mode?: string;
   readonly prompt?: string;
   readonly negative_prompt?: string;
-  readonly seed?: number;
+  /** A number, or its decimal digits when beyond 2^53 (torch seeds reach 2^64). */
+  readonly seed?: number | string;
   readonly width?: number;
   readonly height?: number;
   readonly num_inference_steps?: number;
@@ -38,6 +42,10 @@ export interface GenerationParameters {
   readonly scheduler?: string;
   readonly model?: ModelSource;
   readonly prior?: ModelSource;
+  /** The UNet's weight variant (`fp16`), when one was asked for. */
+  readonly variant?: string;
+  /** Fuse: the texts and images mixed, in order, with their weights. */
+  readonly mix?: readonly MixRecord[];
   /** Input images by the pipeline argument they filled (`image`, `mask_image`, `hint`). */
   readonly inputs?: Readonly<Record<string, InputFileDigest>>;
   readonly num_outputs?: number;
@@ -47,13 +55,13 @@ export interface GenerationParameters {
   readonly software?: string;
 }
 
-type FieldKind = 'string' | 'number' | 'integer' | 'model' | 'inputs';
+type FieldKind = 'string' | 'number' | 'integer' | 'seed' | 'model' | 'inputs' | 'mix';
 
 const FIELDS: Record<keyof GenerationParameters, FieldKind> = {
   mode: 'string',
   prompt: 'string',
   negative_prompt: 'string',
-  seed: 'integer',
+  seed: 'seed',
   width: 'integer',
   height: 'integer',
   num_inference_steps: 'integer',
@@ -64,6 +72,8 @@ const FIELDS: Record<keyof GenerationParameters, FieldKind> = {
   scheduler: 'string',
   model: 'model',
   prior: 'model',
+  variant: 'string',
+  mix: 'mix',
   inputs: 'inputs',
   num_outputs: 'integer',
   index: 'integer',
@@ -144,11 +154,19 @@ function fits(value: unknown, kind: FieldKind): boolean {
       return typeof value === 'number' && Number.isFinite(value);
     case 'integer':
       return Number.isSafeInteger(value);
+    case 'seed':
+      return Number.isSafeInteger(value) || (typeof value === 'string' && /^-?\d{1,20}$/.test(value));
     case 'model':
       return isObject(value) && typeof value.id === 'string' && optionalString(value.revision) && optionalString(value.weights_sha256);
     case 'inputs':
-      return isObject(value) && Object.values(value).every((v) => isObject(v) && typeof v.file === 'string' && typeof v.sha256 === 'string');
+      return isObject(value) && Object.values(value).every(isFileDigest);
+    case 'mix':
+      return Array.isArray(value) && value.every((m) => isObject(m) && typeof m.weight === 'number' && Number.isFinite(m.weight) && (typeof m.text === 'string' || isFileDigest(m)));
   }
+}
+
+function isFileDigest(v: unknown): boolean {
+  return isObject(v) && typeof v.file === 'string' && typeof v.sha256 === 'string';
 }
 
 function describe(kind: FieldKind): string {
@@ -156,6 +174,8 @@ function describe(kind: FieldKind): string {
     string: 'a string',
     number: 'a finite number',
     integer: 'an integer',
+    seed: 'an integer or its decimal digits',
+    mix: 'a list of {text, weight} or {file, sha256, weight}',
     model: 'an object {id, revision?, weights_sha256?} of strings',
     inputs: 'an object of {file, sha256} strings',
   }[kind];

@@ -6,7 +6,7 @@ export { readImage, MAX_IMAGE_PIXELS } from './read-image.js';
 export { toPilImages } from './numpy-to-pil.js';
 export { encodeImage, writeImageFile, type EncodeOptions } from './encode.js';
 export type { ImageFormat } from './image-format.js';
-export { infotext, type GenerationParameters, type ModelSource, type InputFileDigest } from './generation-parameters.js';
+export { infotext, type GenerationParameters, type ModelSource, type InputFileDigest, type MixRecord } from './generation-parameters.js';
 export { readEmbeddedParameters, readGenerationParameters, type EmbeddedParameters } from './embedded-parameters.js';
 export { convert, type ConvertMode } from './convert.js';
 export { resize, type ResizeOptions } from './resize.js';

@@ -207,3 +207,10 @@ export class VQModel {
     if (d) await (await d).release();
   }
 }
+
+/** Bytes a component's weights take once loaded as float32 (what the CPU provider holds), from its headers alone. */
+export function networkBytes(dir: string, variant?: string): number {
+  let elements = 0;
+  for (const t of loadCheckpoint(dir, { variant }).tensors.values()) elements += t.shape.reduce((a, b) => a * b, 1);
+  return elements * 4;
+}

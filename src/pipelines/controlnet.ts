@@ -1,5 +1,7 @@
 import { InputError } from '../errors.js';
-import { concat, repeatInterleave, type Float32Tensor } from '../tensor/index.js';
+import { convert, resize, type PilImage } from '../image/index.js';
+import { concat, repeatInterleave, tensor, type Float32Tensor } from '../tensor/index.js';
+import { repeatToBatch } from './batch.js';
 import { KandinskyV22DecoderBase, type DecoderCallOptions, type DecoderOutput, type DecoderRun, type ImageToImageOptions } from './decoder.js';
 
 export interface ControlnetCallOptions extends DecoderCallOptions {
@@ -38,6 +40,24 @@ function hintBatch(given: Float32Tensor | readonly Float32Tensor[], run: Decoder
   if (height !== expected[0] || width !== expected[1]) {
     throw new InputError(`hint: ${width}x${height} pixels, expected the output size ${expected[1]}x${expected[0]}`);
   }
-  const repeated = repeatInterleave(hint, run.numImagesPerPrompt);
+  // One hint for embeddings that already hold several rows (the combined flow) serves each of them.
+  const repeated = repeatToBatch(repeatInterleave(hint, run.numImagesPerPrompt), run.batch, 'hint');
   return run.cfg ? concat([repeated, repeated]) : repeated;
+}
+
+/**
+ * A depth map image as the ControlNet hint (what diffusers' example does with a depth estimate): made
+ * grey, resized to the output size (Pillow bicubic), `/ 255`, the one channel repeated over three. [1, 3, height, width].
+ */
+export function hintFromImage(depth: PilImage, width: number, height: number): Float32Tensor {
+  const grey = resize(convert(depth, 'L'), width, height, { filter: 'bicubic' });
+  const plane = width * height;
+  const out = new Float32Array(3 * plane);
+  for (let p = 0; p < plane; p++) {
+    const v = Math.fround(grey.data[p] / 255);
+    out[p] = v;
+    out[plane + p] = v;
+    out[2 * plane + p] = v;
+  }
+  return tensor(out, [1, 3, height, width]);
 }

@@ -4,9 +4,9 @@ export { KandinskyV22PriorEmb2EmbPipeline, type PriorEmb2EmbCallOptions } from '
 export { KandinskyV22Pipeline } from './text2image.js';
 export { KandinskyV22Img2ImgPipeline, type Img2ImgCallOptions } from './img2img.js';
 export { KandinskyV22InpaintPipeline, type InpaintCallOptions } from './inpaint.js';
-export { KandinskyV22ControlnetPipeline, KandinskyV22ControlnetImg2ImgPipeline, type ControlnetCallOptions, type ControlnetImg2ImgCallOptions } from './controlnet.js';
+export { KandinskyV22ControlnetPipeline, KandinskyV22ControlnetImg2ImgPipeline, hintFromImage, type ControlnetCallOptions, type ControlnetImg2ImgCallOptions } from './controlnet.js';
 export { generateCombined, priorEmbeddings, HOSTED_NEGATIVE_SUFFIX, type CombinedCallOptions, type EmbeddingDecoder } from './combined.js';
-export { KandinskyV22DecoderBase, latentSize, toImages, type DecoderCallOptions, type DecoderOutput } from './decoder.js';
+export { KandinskyV22DecoderBase, latentSize, toImages, SCHEDULERS, type SchedulerName, type DecoderCallOptions, type DecoderOutput } from './decoder.js';
 export { cardPrior, priorFor, DEFAULT_PRIOR } from './model-card.js';
 export { noiseSource, type Generators, type NoiseSource } from './random.js';
 export { AbortedError, type RunControl, type StepEvent, type Stage } from './progress.js';

@@ -1,6 +1,7 @@
 import { InputError } from '../errors.js';
 import { convert, resize, type PilImage } from '../image/index.js';
 import { concat, repeatInterleave, rows, tensor, tile, type Float32Tensor } from '../tensor/index.js';
+import { repeatToBatch } from './batch.js';
 import { KandinskyV22DecoderBase, preprocessImages, type DecoderCallOptions, type DecoderOutput } from './decoder.js';
 
 export interface InpaintCallOptions extends DecoderCallOptions {
@@ -27,7 +28,7 @@ export class KandinskyV22InpaintPipeline extends KandinskyV22DecoderBase {
     const mask = prepareMask(interpolateNearest(keepMask(masks, width, height), lh, lw));
     const maskedImage = multiply(imageLatents, mask);
     const perRow = (x: Float32Tensor) => {
-      const repeated = repeatInterleave(x, run.numImagesPerPrompt);
+      const repeated = repeatToBatch(repeatInterleave(x, run.numImagesPerPrompt), run.batch, 'image');
       return run.cfg ? tile(repeated, 2) : repeated;
     };
     const extraChannels = concat([perRow(maskedImage), perRow(mask)], 1);

@@ -8,4 +8,4 @@ export { readPytorchCheckpoint } from './pytorch-checkpoint.js';
 export { loadCheckpoint, readComponentConfig, readModelIndex, type ComponentOptions, type ModelIndex } from './diffusers.js';
 export { hubCacheDir, repoCacheDir, resolveCachedSnapshot, resolveModelPath, type ModelPathOptions } from './hf-cache.js';
 export { pull, isHubOffline, DEFAULT_ENDPOINT, type PullOptions, type PullProgress } from './hub.js';
-export { createPullProgress, formatBytes, type PullProgressView } from './pull-progress.js';
+export { createPullProgress, formatBytes, type PullProgressView, type ProgressStream } from './pull-progress.js';

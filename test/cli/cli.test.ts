@@ -6,31 +6,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { infotext, writeImageFile } from '../../src/image/index.js';
-import { goldenDir, projectRoot } from '../helpers/fixtures.js';
+import { assertUsageError, bin, kandinsky } from '../helpers/cli.js';
+import { goldenDir } from '../helpers/fixtures.js';
 import { goldenCase, goldenManifest, writeGoldenSet } from '../helpers/golden-sets.js';
 import { startHubServer, type HubServer } from '../helpers/hub-server.js';
-
-const bin = join(projectRoot, 'dist', 'src', 'cli', 'main.js');
-const run = promisify(execFile);
-
-async function kandinsky(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-/** A usage or input error: exit code 2 and one line on stderr that matches `pattern`, without a stack. */
-function assertUsageError(r: { code: number; stdout: string; stderr: string }, pattern: RegExp): void {
-  assert.equal(r.code, 2, r.stdout + r.stderr);
-  const lines = r.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
-  assert.match(lines[0], pattern);
-  assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace for a user error');
-}
 
 describe('the kandinsky binary', () => {
   it('is executable, so `npx kandinsky` runs it straight after npm ci', async () => {

@@ -1,0 +1,75 @@
+import { randomInt } from 'node:crypto';
+import { renameSync, rmSync } from 'node:fs';
+import type { Command } from 'commander';
+import { InputError } from '../errors.js';
+import { findModel, GenerationWorker } from '../generation/index.js';
+import { checkDevice } from '../onnx/index.js';
+import { AbortedError, DEFAULT_PRIOR } from '../pipelines/index.js';
+import { createPullProgress, writeSafetensors } from '../weights/index.js';
+import { createGenerationProgress } from './generation-progress.js';
+import { planGeneration, type GenerateFlags } from './generate-options.js';
+
+export function registerPrior(program: Command): void {
+  program
+    .command('prior')
+    .description('run the prior alone: a prompt -> CLIP image embeddings, saved for `generate --image-embeds`')
+    .argument('<prompt>', 'what to draw')
+    .requiredOption('--out <file.safetensors>', 'where to write image_embeds and negative_image_embeds')
+    .option('--negative-prompt <text>', 'its embedding becomes negative_image_embeds (default: the zero-image embedding)')
+    .option('--num-outputs <n>', 'embeddings to make (default 1)')
+    .option('--num-inference-steps-prior <n>', 'prior steps (default 25)')
+    .option('--prior-steps <n>', 'alias of --num-inference-steps-prior')
+    .option('--prior-guidance-scale <x>', 'prior guidance (default 4)')
+    .option('--seed <n>', 'random seed (drawn and printed when absent)')
+    .option('--prior <prior>', `prior repo: a folder, a cache entry or a hub repo id (default ${DEFAULT_PRIOR})`)
+    .option('--revision <rev>', 'hub revision of --prior')
+    .option('--device <name>', 'execution provider: cpu, cuda, webgpu, ...')
+    .option('--threads <n>', 'onnxruntime intra-op threads')
+    .action(async (prompt: string, flags: GenerateFlags & { out: string }) => {
+      if (!flags.out.endsWith('.safetensors')) throw new InputError(`--out ${flags.out}: the embeddings are written as a .safetensors file`);
+      const plan = planGeneration(prompt, { ...flags, out: undefined });
+      const device = flags.device === undefined ? undefined : checkDevice(flags.device);
+      const controller = new AbortController();
+      const onSigint = () => controller.abort();
+      process.on('SIGINT', onSigint);
+      const pullView = createPullProgress();
+      const view = createGenerationProgress();
+      try {
+        const prior = await findModel(flags.prior ?? DEFAULT_PRIOR, { revision: flags.revision, what: '--prior', onPullProgress: pullView.onProgress, signal: controller.signal });
+        pullView.stop();
+        const seed = plan.seed ?? BigInt(randomInt(2 ** 32));
+        console.error(`Using seed: ${seed}`);
+        const worker = new GenerationWorker({ device, threads: plan.threads });
+        const result = await worker
+          .generate({
+            mode: 'prior', prior: prior.dir, prompt, negativePrompt: plan.negativePrompt ?? null, numOutputs: plan.numOutputs,
+            numInferenceStepsPrior: plan.numInferenceStepsPrior, priorGuidanceScale: plan.priorGuidanceScale, seed,
+          }, { signal: controller.signal, onStep: view.onStep })
+          .finally(() => worker.close());
+        view.stop();
+        const bytes = (t: { data: Float32Array }) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+        const partial = `${flags.out}.${process.pid}.partial`;
+        try {
+          writeSafetensors(partial, {
+            image_embeds: { dtype: 'F32', shape: result.imageEmbeds!.shape, bytes: bytes(result.imageEmbeds!) },
+            negative_image_embeds: { dtype: 'F32', shape: result.negativeImageEmbeds!.shape, bytes: bytes(result.negativeImageEmbeds!) },
+          }, { prompt, negative_prompt: plan.negativePrompt ?? '', seed: seed.toString(), prior: prior.source.id });
+          renameSync(partial, flags.out);
+        } finally {
+          rmSync(partial, { force: true });
+        }
+        console.log(flags.out);
+      } catch (err) {
+        if (err instanceof AbortedError) {
+          console.error('kandinsky: cancelled; nothing was written');
+          process.exitCode = 130;
+          return;
+        }
+        throw err;
+      } finally {
+        view.stop();
+        pullView.stop();
+        process.off('SIGINT', onSigint);
+      }
+    });
+}
