@@ -5,14 +5,18 @@ export { loadNetwork, NETWORK_BUILDERS, type NetworkKind, type NetworkLoadOption
 export { NetworkSession, availableDevices, defaultDevice, type Device, type SessionOptions } from './onnx/index.js';
 export { CLIPTokenizer } from './tokenizer/index.js';
 export { TorchGenerator } from './random/index.js';
-export { CLIPImageProcessor, readPng, decodePng, encodePng, writePng, convert, resize, type PilImage } from './image/index.js';
+export {
+  CLIPImageProcessor, readPng, decodePng, encodePng, writePng, convert, resize, readImage, toPilImages, encodeImage, writeImageFile,
+  readGenerationParameters, infotext, type PilImage, type GenerationParameters, type ImageFormat,
+} from './image/index.js';
 export { loadCheckpoint, readModelIndex, resolveModelPath, pull, hubCacheDir, type Checkpoint, type TensorInfo } from './weights/index.js';
 export { loadScheduler, schedulerFromConfig, timestepsForStrength, UnCLIPScheduler, DDPMScheduler, DDIMScheduler, DPMSolverMultistepScheduler, type Scheduler, type StepOptions } from './schedulers/index.js';
 export { runConformance, type ConformanceReport } from './conformance/index.js';
 export {
   KandinskyV22PriorPipeline, KandinskyV22PriorEmb2EmbPipeline, KandinskyV22Pipeline, KandinskyV22Img2ImgPipeline,
   KandinskyV22InpaintPipeline, KandinskyV22ControlnetPipeline, KandinskyV22ControlnetImg2ImgPipeline, generateCombined,
-  priorEmbeddings, HOSTED_NEGATIVE_SUFFIX, AbortedError, noiseSource,
+  priorEmbeddings, hintFromImage, HOSTED_NEGATIVE_SUFFIX, AbortedError, noiseSource,
   type PipelineOptions, type PriorOutput, type DecoderOutput, type StepEvent, type RunControl, type Generators,
 } from './pipelines/index.js';
 export { CLIPTextModelWithProjection, CLIPVisionModelWithProjection, PriorTransformer, UNet2DConditionModel, VQModel } from './nets/index.js';
+export { Engine, GenerationWorker, type GenerationRequest, type GenerationResult, type GenerationMode, type EngineOptions } from './generation/index.js';

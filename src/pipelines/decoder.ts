@@ -84,6 +84,11 @@ export class KandinskyV22DecoderBase {
     this.movq = new Held(() => VQModel.load(join(dir, 'movq'), { ...options, variant: undefined }), keep);
   }
 
+  /** diffusers' `from_pretrained`: a repo folder in the published layout; networks load on first use. */
+  static async fromPretrained<T>(this: new (dir: string, options: PipelineOptions) => T, dir: string, options: PipelineOptions = {}): Promise<T> {
+    return new this(dir, options);
+  }
+
   async release(): Promise<void> {
     await Promise.all([this.unet.release(), this.movq.release()]);
   }

@@ -4,7 +4,6 @@ import { chunk, repeatInterleave, type Float32Tensor } from '../tensor/index.js'
 import { timestepsForStrength } from '../schedulers/index.js';
 import { checkCount, repeatToBatch } from './batch.js';
 import { KandinskyV22PriorBase, withNegatives, type PriorOutput } from './prior.js';
-import type { PipelineOptions } from './components.js';
 import type { RunControl } from './progress.js';
 import { noiseSource, type Generators } from './random.js';
 
@@ -22,10 +21,6 @@ export interface PriorEmb2EmbCallOptions extends RunControl {
 
 /** `KandinskyV22PriorEmb2EmbPipeline`: a CLIP image embedding moved toward a text (doc §4.3). */
 export class KandinskyV22PriorEmb2EmbPipeline extends KandinskyV22PriorBase {
-  static async fromPretrained(dir: string, options: PipelineOptions = {}): Promise<KandinskyV22PriorEmb2EmbPipeline> {
-    return new KandinskyV22PriorEmb2EmbPipeline(dir, options);
-  }
-
   async call(o: PriorEmb2EmbCallOptions): Promise<PriorOutput> {
     const n = checkCount('numImagesPerPrompt', o.numImagesPerPrompt ?? 1);
     const steps = checkCount('numInferenceSteps', o.numInferenceSteps ?? 25);

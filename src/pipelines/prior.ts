@@ -85,6 +85,11 @@ export class KandinskyV22PriorBase {
     return loadScheduler(join(this.dir, 'scheduler'));
   }
 
+  /** diffusers' `from_pretrained`: a repo folder in the published layout; networks load on first use. */
+  static async fromPretrained<T>(this: new (dir: string, options: PipelineOptions) => T, dir: string, options: PipelineOptions = {}): Promise<T> {
+    return new this(dir, options);
+  }
+
   async release(): Promise<void> {
     await Promise.all([this.textEncoder.release(), this.imageEncoder.release(), this.prior.release()]);
   }
@@ -152,10 +157,6 @@ export class KandinskyV22PriorBase {
 
 /** `KandinskyV22PriorPipeline`: text -> CLIP image embedding (doc §4.1), and interpolation (§4.2). */
 export class KandinskyV22PriorPipeline extends KandinskyV22PriorBase {
-  static async fromPretrained(dir: string, options: PipelineOptions = {}): Promise<KandinskyV22PriorPipeline> {
-    return new KandinskyV22PriorPipeline(dir, options);
-  }
-
   /** `__call__` (doc §4.1). */
   async call(o: PriorCallOptions): Promise<PriorOutput> {
     const n = checkCount('numImagesPerPrompt', o.numImagesPerPrompt ?? 1);
