@@ -131,14 +131,14 @@ export class UNet2DConditionModel {
     private readonly session: NetworkSession,
   ) {}
 
+  /** The parsed config.json alone, without loading a session (to check which form a repo's UNet has). */
+  static readConfig(dir: string): UNet2DConditionModelConfig {
+    return parseUNet2DConditionModelConfig(readComponentConfig(dir), join(dir, 'config.json'));
+  }
+
   static async load(dir: string, options: NetworkLoadOptions = {}): Promise<UNet2DConditionModel> {
     const c = openComponent(dir, parseUNet2DConditionModelConfig, options);
     return new UNet2DConditionModel(c.config, await openSession('unet', buildUNet2DConditionModel(c.config, c.checkpoint), options));
-  }
-
-  /** The latent channels the caller feeds: with `image_hint`, 4 of `in_channels` come from the hint inside the network. */
-  get sampleChannels(): number {
-    return this.config.additionEmbedType === 'image_hint' ? this.config.inChannels - 4 : this.config.inChannels;
   }
 
   /** The full output [B, out_channels, h, w] (noise, then the variance channels). */

@@ -14,7 +14,7 @@ export type ControlnetImg2ImgCallOptions = ControlnetCallOptions & ImageToImageO
 /** `KandinskyV22ControlnetPipeline`: text-to-image guided by a depth hint (doc §4.7). */
 export class KandinskyV22ControlnetPipeline extends KandinskyV22DecoderBase {
   async call(o: ControlnetCallOptions): Promise<DecoderOutput> {
-    const run = await this.prepare(o);
+    const run = await this.prepare(o, 'hint');
     const hint = hintBatch(o.hint, run);
     const latents = this.initialLatents(run, (await this.movq.get()).config.latentChannels, o.latents);
     return this.decode(await this.denoise(run, latents, run.scheduler.timesteps, o, { hint }), o.outputType);
@@ -24,7 +24,7 @@ export class KandinskyV22ControlnetPipeline extends KandinskyV22DecoderBase {
 /** `KandinskyV22ControlnetImg2ImgPipeline`: image-to-image (doc §4.5) with the depth hint of §4.7. */
 export class KandinskyV22ControlnetImg2ImgPipeline extends KandinskyV22DecoderBase {
   async call(o: ControlnetImg2ImgCallOptions): Promise<DecoderOutput> {
-    const run = await this.prepare(o);
+    const run = await this.prepare(o, 'hint');
     const hint = hintBatch(o.hint, run);
     const { latents, timesteps } = await this.imageLatents(run, o);
     return this.decode(await this.denoise(run, latents, timesteps, o, { hint }), o.outputType);

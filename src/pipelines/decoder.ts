@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { convert, resize, type PilImage } from '../image/index.js';
-import { UNet2DConditionModel, VQModel } from '../nets/index.js';
+import { UNet2DConditionModel, VQModel, type UNet2DConditionModelConfig } from '../nets/index.js';
 import { DDPMScheduler, loadScheduler, timestepsForStrength, type Scheduler } from '../schedulers/index.js';
 import { concat, guide, leadingChannels, repeatInterleave, tensor, type Float32Tensor } from '../tensor/index.js';
 import { Held, type PipelineOptions } from './components.js';
@@ -93,8 +93,12 @@ export class KandinskyV22DecoderBase {
     await Promise.all([this.unet.release(), this.movq.release()]);
   }
 
-  /** Embeddings, batch, scheduler and latent size (doc §4.4 steps 1-4). */
-  async prepare(o: DecoderCallOptions): Promise<DecoderRun> {
+  /**
+   * Embeddings, batch, scheduler and latent size (doc §4.4 steps 1-4), after checking that the repo's UNet is
+   * the form this pipeline drives: a plain decoder, an inpainting one (9 input channels) or a ControlNet one.
+   */
+  async prepare(o: DecoderCallOptions, form: UNetForm): Promise<DecoderRun> {
+    checkForm(UNet2DConditionModel.readConfig(join(this.dir, 'unet')), (await this.movq.get()).config.latentChannels, form, this.dir);
     const n = checkCount('numImagesPerPrompt', o.numImagesPerPrompt ?? 1);
     const steps = checkCount('numInferenceSteps', o.numInferenceSteps ?? 100);
     const guidanceScale = o.guidanceScale ?? 4.0;
@@ -166,6 +170,20 @@ export class KandinskyV22DecoderBase {
     } finally {
       await movq.releaseEncoder();
     }
+  }
+}
+
+/** The three UNets of Kandinsky 2.2: text-to-image/img2img, inpainting, ControlNet-depth. */
+export type UNetForm = 'image' | 'inpaint' | 'hint';
+
+const FORM_NAMES: Record<UNetForm, string> = { image: 'a plain decoder (kandinsky-2-2-decoder)', inpaint: 'an inpainting decoder (kandinsky-2-2-decoder-inpaint)', hint: 'a ControlNet decoder (kandinsky-2-2-controlnet-depth)' };
+
+function checkForm(unet: UNet2DConditionModelConfig, latentChannels: number, want: UNetForm, dir: string): void {
+  const { inChannels, additionEmbedType } = unet;
+  const form: UNetForm | undefined = additionEmbedType === 'image_hint' ? 'hint' : inChannels === 2 * latentChannels + 1 ? 'inpaint' : inChannels === latentChannels ? 'image' : undefined;
+  if (form !== want) {
+    const is = form ? FORM_NAMES[form] : `a UNet of ${inChannels} input channels, which no Kandinsky 2.2 pipeline drives`;
+    throw new InputError(`${dir}: this pipeline needs ${FORM_NAMES[want]}; its UNet is ${is}`);
   }
 }
 

@@ -13,7 +13,7 @@ export interface InpaintCallOptions extends DecoderCallOptions {
 /** `KandinskyV22InpaintPipeline` over the decoder-inpaint repo (doc §4.6). */
 export class KandinskyV22InpaintPipeline extends KandinskyV22DecoderBase {
   async call(o: InpaintCallOptions): Promise<DecoderOutput> {
-    const run = await this.prepare(o);
+    const run = await this.prepare(o, 'inpaint');
     const height = o.height ?? 512;
     const width = o.width ?? 512;
     const images = Array.isArray(o.image) ? (o.image as readonly PilImage[]) : [o.image as PilImage];

@@ -103,6 +103,14 @@ describe('pipelines: flows without a golden case', () => {
       /hint: 64x64 pixels, expected the output size 64x128/);
   });
 
+  it('refuses a repo whose UNet is not the form the pipeline drives, before loading it', async () => {
+    const common = { imageEmbeds: embeds(1, 1), negativeImageEmbeds: embeds(1, 2), height: 64, width: 64, numInferenceSteps: 1 };
+    await assert.rejects(new KandinskyV22Pipeline(join(modelsDir, 'kandinsky-2-2-decoder-inpaint')).call(common),
+      /this pipeline needs a plain decoder \(kandinsky-2-2-decoder\); its UNet is an inpainting decoder/);
+    await assert.rejects(new KandinskyV22InpaintPipeline(join(modelsDir, 'kandinsky-2-2-controlnet-depth')).call({ ...common, image: readPng(join(goldenDir, 'images/inputs/rgb_64.png')), maskImage: readPng(join(goldenDir, 'images/inputs/mask_64.png')) }),
+      /needs an inpainting decoder .*; its UNet is a ControlNet decoder/);
+  });
+
   it('inpainting refuses a size whose latents would not line up with the mask', async () => {
     const pipe = new KandinskyV22InpaintPipeline(join(modelsDir, 'kandinsky-2-2-decoder-inpaint'));
     const img = readPng(join(goldenDir, 'images/inputs/rgb_64.png'));
