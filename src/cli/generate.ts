@@ -5,14 +5,15 @@ import type { Command } from 'commander';
 import { readComponentConfig } from '../weights/index.js';
 import { InputError } from '../errors.js';
 import {
-  GenerationWorker, findModel, findPrior, type FoundModel, type GenerationMode, type GenerationRequest, type MixEntry,
+  findModel, findPrior, type FoundModel, type GenerationMode, type GenerationRequest, type MixEntry,
 } from '../generation/index.js';
 import { readImage, readGenerationParameters, type PilImage } from '../image/index.js';
-import { AbortedError, hintFromImage } from '../pipelines/index.js';
+import { hintFromImage } from '../pipelines/index.js';
 import { checkDevice } from '../onnx/index.js';
 import { readSafetensors, readFloat32, createPullProgress } from '../weights/index.js';
 import { tensor, type Float32Tensor } from '../tensor/index.js';
-import { createGenerationProgress } from './generation-progress.js';
+import { cancellable } from './cancellation.js';
+import { runInWorker } from './generation-progress.js';
 import {
   DEFAULT_CONTROLNET_DECODER, DEFAULT_DECODER, DEFAULT_INPAINT_DECODER, outputPaths, planGeneration, type GenerateFlags, type GeneratePlan,
 } from './generate-options.js';
@@ -62,49 +63,28 @@ async function generate(promptArg: string | undefined, given: GenerateFlags): Pr
   const plan = planGeneration(prompt, flags);
   const device = flags.device === undefined ? undefined : checkDevice(flags.device);
   const mode = modeOf(plan);
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping after this step (Ctrl-C again to quit at once)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
-  const pullView = createPullProgress();
-  try {
-    // Every input is read and checked before a model is looked for or a seed drawn.
-    const inputs = await readInputs(plan);
-    const decoderSpec = flags.model ?? (plan.mask ? DEFAULT_INPAINT_DECODER : plan.hint ? DEFAULT_CONTROLNET_DECODER : DEFAULT_DECODER);
-    const find = { revision: flags.revision, variant: flags.variant, onPullProgress: pullView.onProgress, signal: controller.signal };
-    const decoder = await findModel(decoderSpec, { ...find, what: '--model' });
-    checkDecoderFits(decoder, plan);
-    const prior = mode === 'text2img' && plan.imageEmbeds ? undefined : await findPrior(decoder.dir, flags.prior, { ...find, revision: undefined, what: '--prior' });
-    pullView.stop();
-    const seed = plan.seed ?? BigInt(randomInt(2 ** 32));
-    console.error(`Using seed: ${seed}`);
-    const request = buildRequest(plan, inputs, mode, decoder, prior, seed);
-    const worker = new GenerationWorker({ device, threads: plan.threads, variant: flags.variant, memoryBudget: plan.memoryBudget });
-    const view = createGenerationProgress();
-    let result;
+  await cancellable(async (signal) => {
+    const pullView = createPullProgress();
     try {
-      result = await worker.generate(request, { signal: controller.signal, onStep: view.onStep });
+      // Every input is read and checked before a model is looked for or a seed drawn.
+      const inputs = await readInputs(plan);
+      const decoderSpec = flags.model ?? (plan.mask ? DEFAULT_INPAINT_DECODER : plan.hint ? DEFAULT_CONTROLNET_DECODER : DEFAULT_DECODER);
+      const find = { revision: flags.revision, variant: flags.variant, onPullProgress: pullView.onProgress, signal };
+      const decoder = await findModel(decoderSpec, { ...find, what: '--model' });
+      checkDecoderFits(decoder, plan);
+      const prior = plan.imageEmbeds ? undefined : await findPrior(decoder.dir, flags.prior, { ...find, revision: undefined, what: '--prior' });
+      pullView.stop();
+      const seed = plan.seed ?? BigInt(randomInt(2 ** 32));
+      console.error(`Using seed: ${seed}`);
+      const request = buildRequest(plan, inputs, mode, decoder, prior, seed);
+      const result = await runInWorker(request, { device, threads: plan.threads, variant: flags.variant, memoryBudget: plan.memoryBudget }, signal);
+      const paths = outputPaths(plan, result.images!.shape[0], existsSync);
+      await saveOutputs(result.images!, paths, plan, { mode, seed, decoder, prior, request, variant: flags.variant });
+      for (const p of paths) console.log(p);
     } finally {
-      view.stop();
-      await worker.close();
+      pullView.stop();
     }
-    const paths = outputPaths(plan, result.images!.shape[0], existsSync);
-    await saveOutputs(result.images!, paths, plan, { mode, seed, decoder, prior, request, variant: flags.variant });
-    for (const p of paths) console.log(p);
-  } catch (err) {
-    if (err instanceof AbortedError) {
-      console.error('kandinsky: cancelled; nothing was written');
-      process.exitCode = 130;
-      return;
-    }
-    throw err;
-  } finally {
-    pullView.stop();
-    process.off('SIGINT', onSigint);
-  }
+  });
 }
 
 function modeOf(plan: GeneratePlan): GenerationMode {

@@ -2,6 +2,7 @@
 import cliProgress from 'cli-progress';
 import type { Stage, StepEvent } from '../pipelines/index.js';
 import type { ProgressStream } from '../weights/index.js';
+import { GenerationWorker, type EngineOptions, type GenerationRequest, type GenerationResult } from '../generation/index.js';
 
 const LABELS: Record<Stage, string> = { prior: 'prior', negative_prior: 'negative prior', decoder: 'decoder' };
 
@@ -43,4 +44,16 @@ function barView(stream: ProgressStream): GenerationProgressView {
     },
     stop: () => bars.stop(),
   };
+}
+
+/** One generation in a worker thread, with its progress on stderr; the worker is closed however it ends. */
+export async function runInWorker(request: GenerationRequest, engine: EngineOptions, signal: AbortSignal): Promise<GenerationResult> {
+  const worker = new GenerationWorker(engine);
+  const view = createGenerationProgress();
+  try {
+    return await worker.generate(request, { signal, onStep: view.onStep });
+  } finally {
+    view.stop();
+    await worker.close();
+  }
 }

@@ -2,11 +2,12 @@ import { randomInt } from 'node:crypto';
 import { renameSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
-import { findModel, GenerationWorker } from '../generation/index.js';
+import { findModel } from '../generation/index.js';
 import { checkDevice } from '../onnx/index.js';
-import { AbortedError, DEFAULT_PRIOR } from '../pipelines/index.js';
+import { DEFAULT_PRIOR } from '../pipelines/index.js';
 import { createPullProgress, writeSafetensors } from '../weights/index.js';
-import { createGenerationProgress } from './generation-progress.js';
+import { cancellable } from './cancellation.js';
+import { runInWorker } from './generation-progress.js';
 import { planGeneration, type GenerateFlags } from './generate-options.js';
 
 export function registerPrior(program: Command): void {
@@ -29,24 +30,15 @@ export function registerPrior(program: Command): void {
       if (!flags.out.endsWith('.safetensors')) throw new InputError(`--out ${flags.out}: the embeddings are written as a .safetensors file`);
       const plan = planGeneration(prompt, { ...flags, out: undefined });
       const device = flags.device === undefined ? undefined : checkDevice(flags.device);
-      const controller = new AbortController();
-      const onSigint = () => controller.abort();
-      process.on('SIGINT', onSigint);
-      const pullView = createPullProgress();
-      const view = createGenerationProgress();
-      try {
-        const prior = await findModel(flags.prior ?? DEFAULT_PRIOR, { revision: flags.revision, what: '--prior', onPullProgress: pullView.onProgress, signal: controller.signal });
-        pullView.stop();
+      await cancellable(async (signal) => {
+        const pullView = createPullProgress();
+        const prior = await findModel(flags.prior ?? DEFAULT_PRIOR, { revision: flags.revision, what: '--prior', onPullProgress: pullView.onProgress, signal }).finally(() => pullView.stop());
         const seed = plan.seed ?? BigInt(randomInt(2 ** 32));
         console.error(`Using seed: ${seed}`);
-        const worker = new GenerationWorker({ device, threads: plan.threads });
-        const result = await worker
-          .generate({
-            mode: 'prior', prior: prior.dir, prompt, negativePrompt: plan.negativePrompt ?? null, numOutputs: plan.numOutputs,
-            numInferenceStepsPrior: plan.numInferenceStepsPrior, priorGuidanceScale: plan.priorGuidanceScale, seed,
-          }, { signal: controller.signal, onStep: view.onStep })
-          .finally(() => worker.close());
-        view.stop();
+        const result = await runInWorker({
+          mode: 'prior', prior: prior.dir, prompt, negativePrompt: plan.negativePrompt ?? null, numOutputs: plan.numOutputs,
+          numInferenceStepsPrior: plan.numInferenceStepsPrior, priorGuidanceScale: plan.priorGuidanceScale, seed,
+        }, { device, threads: plan.threads }, signal);
         const bytes = (t: { data: Float32Array }) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
         const partial = `${flags.out}.${process.pid}.partial`;
         try {
@@ -59,17 +51,6 @@ export function registerPrior(program: Command): void {
           rmSync(partial, { force: true });
         }
         console.log(flags.out);
-      } catch (err) {
-        if (err instanceof AbortedError) {
-          console.error('kandinsky: cancelled; nothing was written');
-          process.exitCode = 130;
-          return;
-        }
-        throw err;
-      } finally {
-        view.stop();
-        pullView.stop();
-        process.off('SIGINT', onSigint);
-      }
+      });
     });
 }

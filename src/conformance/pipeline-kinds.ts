@@ -46,16 +46,20 @@ function decoderInputs(data: CaseData): DecoderCallOptions {
   };
 }
 
+function priorInputs(data: CaseData) {
+  return {
+    prompt: data.input('prompt') as string | string[],
+    negativePrompt: optional<string | null>(data, 'negative_prompt'),
+    numImagesPerPrompt: optional<number>(data, 'num_images_per_prompt'),
+    guidanceScale: optional<number>(data, 'guidance_scale'),
+    numInferenceSteps: optional<number>(data, 'num_inference_steps'),
+    generator: generator(data),
+  };
+}
+
 async function prior(data: CaseData, ctx: RunContext): Promise<Record<string, unknown>> {
   const pipe = await pipeline(ctx, data, KandinskyV22PriorPipeline);
-  const out = await pipe.call({
-    prompt: data.input('prompt') as string | string[],
-    negativePrompt: optional(data, 'negative_prompt'),
-    numImagesPerPrompt: optional(data, 'num_images_per_prompt'),
-    guidanceScale: optional(data, 'guidance_scale'),
-    numInferenceSteps: optional(data, 'num_inference_steps'),
-    generator: generator(data),
-  });
+  const out = await pipe.call(priorInputs(data));
   return { image_embeds: out.imageEmbeds, negative_image_embeds: out.negativeImageEmbeds };
 }
 
@@ -79,14 +83,9 @@ async function priorEmb2Emb(data: CaseData, ctx: RunContext): Promise<Record<str
   const pipe = await pipeline(ctx, data, KandinskyV22PriorEmb2EmbPipeline);
   const given = data.input('image');
   const out = await pipe.call({
-    prompt: data.input('prompt') as string | string[],
+    ...priorInputs(data),
     image: data.isTensor(given) ? (data.tensor(given) as Float32Tensor) : image(data, given),
     strength: optional(data, 'strength'),
-    negativePrompt: optional(data, 'negative_prompt'),
-    numImagesPerPrompt: optional(data, 'num_images_per_prompt'),
-    guidanceScale: optional(data, 'guidance_scale'),
-    numInferenceSteps: optional(data, 'num_inference_steps'),
-    generator: generator(data),
   });
   return { image_embeds: out.imageEmbeds, negative_image_embeds: out.negativeImageEmbeds };
 }

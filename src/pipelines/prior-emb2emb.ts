@@ -2,38 +2,27 @@ import { InputError } from '../errors.js';
 import type { PilImage } from '../image/index.js';
 import { chunk, repeatInterleave, type Float32Tensor } from '../tensor/index.js';
 import { timestepsForStrength } from '../schedulers/index.js';
-import { checkCount, repeatToBatch } from './batch.js';
-import { KandinskyV22PriorBase, withNegatives, type PriorOutput } from './prior.js';
+import { repeatToBatch } from './batch.js';
+import { KandinskyV22PriorBase, type PriorOutput, type PriorTextOptions } from './prior.js';
 import type { RunControl } from './progress.js';
 import { noiseSource, type Generators } from './random.js';
 
-export interface PriorEmb2EmbCallOptions extends RunControl {
-  readonly prompt: string | readonly string[];
+export interface PriorEmb2EmbCallOptions extends RunControl, PriorTextOptions {
   /** Images (embedded by the image encoder) or ready CLIP image embeddings [k, E]. */
   readonly image: PilImage | readonly PilImage[] | Float32Tensor;
   readonly strength?: number;
-  readonly negativePrompt?: string | readonly string[] | null;
-  readonly numImagesPerPrompt?: number;
-  readonly numInferenceSteps?: number;
   readonly generator?: Generators;
-  readonly guidanceScale?: number;
 }
 
 /** `KandinskyV22PriorEmb2EmbPipeline`: a CLIP image embedding moved toward a text (doc §4.3). */
 export class KandinskyV22PriorEmb2EmbPipeline extends KandinskyV22PriorBase {
   async call(o: PriorEmb2EmbCallOptions): Promise<PriorOutput> {
-    const n = checkCount('numImagesPerPrompt', o.numImagesPerPrompt ?? 1);
-    const steps = checkCount('numInferenceSteps', o.numInferenceSteps ?? 25);
-    const guidanceScale = o.guidanceScale ?? 4.0;
-    const { prompts, negatives } = withNegatives(o.prompt, o.negativePrompt);
-    const cfg = guidanceScale > 1;
-    const embeddings = await this.encodePrompt(prompts, n, cfg, negatives);
+    const { n, steps, guidanceScale, batch, negatives, embeddings } = await this.prepareText(o);
     const imageEmbeds = repeatInterleave(await this.imageEmbeddings(o.image), n);
     const scheduler = this.scheduler();
     scheduler.setTimesteps(steps);
     const timesteps = timestepsForStrength(scheduler.timesteps, steps, o.strength ?? 0.3);
     const noise = noiseSource(o.generator);
-    const batch = prompts.length * n;
     const init = repeatToBatch(imageEmbeds, batch, 'image');
     const latents = scheduler.addNoise(init, noise.randn(init.shape), timesteps[0]);
     const out = await this.denoise(latents, timesteps, scheduler, embeddings, guidanceScale, noise, o);

@@ -18,12 +18,7 @@ export interface PriorOutput {
   readonly negativeImageEmbeds: Float32Tensor;
 }
 
-export interface PriorCallOptions extends RunControl {
-  readonly prompt: string | readonly string[];
-  readonly negativePrompt?: string | readonly string[] | null;
-  readonly numImagesPerPrompt?: number;
-  readonly numInferenceSteps?: number;
-  readonly guidanceScale?: number;
+export interface PriorCallOptions extends RunControl, PriorTextOptions {
   readonly generator?: Generators;
   /** The initial latents [B * n, embedding_dim] instead of a draw. */
   readonly latents?: Float32Tensor | null;
@@ -44,6 +39,27 @@ export interface PriorInterpolateOptions extends RunControl {
   readonly negativePriorPrompt?: string | null;
   readonly negativePrompt?: string;
   readonly guidanceScale?: number;
+}
+
+/** What a prior call says about its text. */
+export interface PriorTextOptions {
+  readonly prompt: string | readonly string[];
+  readonly negativePrompt?: string | readonly string[] | null;
+  readonly numImagesPerPrompt?: number;
+  readonly numInferenceSteps?: number;
+  readonly guidanceScale?: number;
+}
+
+/** A prior call's checked arguments and encoded text. */
+export interface PriorText {
+  readonly n: number;
+  readonly steps: number;
+  readonly guidanceScale: number;
+  /** Rows of latents: prompts (and negatives) x n. */
+  readonly batch: number;
+  /** The negative prompts as run (doubled), when given. */
+  readonly negatives: readonly string[] | undefined;
+  readonly embeddings: PromptEmbeddings;
 }
 
 /** The text conditioning of one prior batch, laid out [uncond ; cond] under guidance (doc §4.1 step 4). */
@@ -97,6 +113,17 @@ export class KandinskyV22PriorBase {
   /** Keeps the text encoder and the prior loaded across several prior runs (interpolation, the hosted flow). */
   pinned<R>(run: () => Promise<R>): Promise<R> {
     return this.prior.pinned(() => this.textEncoder.pinned(run));
+  }
+
+  /** The steps every prior call begins with (doc §4.1 steps 1-4): arguments checked, the negative doubling, the text encoded. */
+  async prepareText(o: PriorTextOptions): Promise<PriorText> {
+    const n = checkCount('numImagesPerPrompt', o.numImagesPerPrompt ?? 1);
+    const steps = checkCount('numInferenceSteps', o.numInferenceSteps ?? 25);
+    const guidanceScale = o.guidanceScale ?? 4.0;
+    if (!Number.isFinite(guidanceScale)) throw new InputError(`guidanceScale must be a finite number, got ${guidanceScale}`);
+    const { prompts, negatives } = withNegatives(o.prompt, o.negativePrompt);
+    const embeddings = await this.encodePrompt(prompts, n, guidanceScale > 1, negatives);
+    return { n, steps, guidanceScale, batch: prompts.length * n, negatives, embeddings };
   }
 
   /** `_encode_prompt` (doc §4.1 step 4): rows repeated per image, [uncond ; cond] under guidance. */
@@ -159,16 +186,10 @@ export class KandinskyV22PriorBase {
 export class KandinskyV22PriorPipeline extends KandinskyV22PriorBase {
   /** `__call__` (doc §4.1). */
   async call(o: PriorCallOptions): Promise<PriorOutput> {
-    const n = checkCount('numImagesPerPrompt', o.numImagesPerPrompt ?? 1);
-    const steps = checkCount('numInferenceSteps', o.numInferenceSteps ?? 25);
-    const guidanceScale = o.guidanceScale ?? 4.0;
-    const { prompts, negatives } = withNegatives(o.prompt, o.negativePrompt);
-    const cfg = guidanceScale > 1;
-    const embeddings = await this.encodePrompt(prompts, n, cfg, negatives);
+    const { steps, guidanceScale, batch, negatives, embeddings } = await this.prepareText(o);
     const scheduler = this.scheduler();
     scheduler.setTimesteps(steps);
     const noise = noiseSource(o.generator);
-    const batch = prompts.length * n;
     const embeddingDim = (await this.prior.get()).config.embeddingDim;
     const latents = o.latents
       ? checkLatents(o.latents, [batch, embeddingDim])

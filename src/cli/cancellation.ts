@@ -1,0 +1,24 @@
+import { AbortedError } from '../pipelines/index.js';
+
+/**
+ * Runs a command's work with Ctrl-C wired to an AbortSignal: the first stops it between two steps (nothing is
+ * written, exit status 130), a second quits at once.
+ */
+export async function cancellable(work: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\nstopping after this step (Ctrl-C again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    await work(controller.signal);
+  } catch (err) {
+    if (!(err instanceof AbortedError)) throw err;
+    console.error('kandinsky: cancelled; nothing was written');
+    process.exitCode = 130;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
