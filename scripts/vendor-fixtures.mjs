@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const source = resolve(process.env.KANDINSKY_SHARED_FIXTURES ?? join(root, '..', 'shared', 'fixtures'));
 const target = join(root, 'test', 'fixtures');
-const parts = ['models', 'golden', 'bad'];
+const parts = ['models', 'golden', 'golden-depth', 'bad'];
 const check = process.argv.includes('--check');
 
 function walk(dir) {
