@@ -8,6 +8,7 @@ import type { Graph, Value } from '../onnx/index.js';
  * once at load); DepthToSpace interleaves the phases.
  */
 export function upsampleNearest2xConv3x3(g: Graph, x: Value, weight: Value, bias: Value): Value {
+  g.foldWeight();
   const phases = (w: Value, axis: number): [Value, Value] => {
     const [k0, k1, k2] = [0, 1, 2].map((i) => g.slice(w, [i], [i + 1], [axis]));
     return [g.concat([k0, g.add(k1, k2)], axis), g.concat([g.add(k0, k1), k2], axis)];

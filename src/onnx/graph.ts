@@ -45,8 +45,23 @@ export class Graph {
   readonly externalFiles = new Set<string>();
   /** The graph inputs as declared, for checking feeds before they reach onnxruntime. */
   readonly inputSpecs: { name: string; type: ElementType; dims: readonly Dim[] }[] = [];
+  private derived = false;
 
   constructor(readonly name: string) {}
+
+  /**
+   * True when onnxruntime's constant folding will compute new weight-sized tensors from the checkpoint's
+   * (fp16/bf16 weights cast to float32, kernels summed at load): an optimised model saved from this graph
+   * would hold them inline, a second copy of the weights (see model-cache.ts).
+   */
+  get foldsWeights(): boolean {
+    return this.derived;
+  }
+
+  /** Records that a weight enters a computation onnxruntime folds at load (see `foldsWeights`). */
+  foldWeight(): void {
+    this.derived = true;
+  }
 
   private fresh(hint: string): Value {
     return `${hint}_${this.counter++}`;
@@ -133,6 +148,7 @@ export class Graph {
       proto.rawData = readTensorBytes(info);
     }
     this.initializers.push(proto);
+    if (info.dtype !== 'F32') this.foldWeight();
     const value = info.dtype === 'F32' ? name : this.op('Cast', [name], { to: DT.FLOAT });
     this.weights.set(info.name, value);
     return value;

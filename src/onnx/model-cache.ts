@@ -9,8 +9,10 @@ import type { Graph } from './graph.js';
 // Optimised models saved by onnxruntime and reused across runs (DESIGN.md "onnxruntime facts").
 // Saved at level "extended", a model whose weights are float32 external data still points into the
 // checkpoint files, so the cache holds graphs only. Where onnxruntime folds weights into new constants
-// (a cast of fp16 weights), the saved file would be a second copy of the weights: such graphs are not
-// cached, and a marker remembers that so the check is not repeated.
+// (a cast of fp16 weights, summed kernels), the saved file would be a second copy of the weights (and
+// past 2 GB onnxruntime cannot even write it): the graph knows that when it is built
+// (`Graph.foldsWeights`), and such graphs are never saved. A fold the graph did not foresee is caught
+// by the saved file's size, and a marker remembers that so the save is not tried again.
 
 export function defaultModelCacheDir(): string {
   return process.env.KANDINSKY_CACHE
@@ -52,6 +54,7 @@ export async function optimisedModel(
   session: Record<string, string>,
   device: Device,
 ): Promise<string | undefined> {
+  if (graph.foldsWeights) return undefined;
   const path = join(dir, `${key}.onnx`);
   const refused = join(dir, `${key}.nocache`);
   if (existsSync(path)) return path;

@@ -51,14 +51,32 @@ describe('NetworkSession', () => {
     await session.release();
   });
 
-  it('does not cache a graph whose weights onnxruntime would copy (fp16 weights cast to float32)', async () => {
+  // The cache folder is made just before onnxruntime is asked to save: its absence shows no save was tried.
+  it('never asks onnxruntime to save a graph over fp16 weights (their float32 casts would be saved inline)', async () => {
     const dir = join(cacheDir, 'fp16');
     const graph = NETWORK_BUILDERS.unet(readComponentConfig(unet), 'config.json', loadCheckpoint(unet, { variant: 'fp16' }));
+    assert.equal(graph.foldsWeights, true);
     const session = await NetworkSession.create(graph, { cacheDir: dir });
     await session.release();
-    const files = readdirSync(dir);
-    assert.equal(files.filter((f) => f.endsWith('.onnx')).length, 0);
-    assert.equal(files.filter((f) => f.endsWith('.nocache')).length, 1);
+    assert.equal(existsSync(dir), false);
+  });
+
+  it('never asks onnxruntime to save the MoVQ decoder, whose upsampling kernels are summed at load', async () => {
+    const dir = join(cacheDir, 'decoder');
+    const graph = NETWORK_BUILDERS.movq_decoder(readComponentConfig(movq), 'config.json', loadCheckpoint(movq));
+    assert.equal(graph.foldsWeights, true);
+    const session = await NetworkSession.create(graph, { cacheDir: dir });
+    await session.release();
+    assert.equal(existsSync(dir), false);
+  });
+
+  it('saves a graph over float32 weights that folds none of them', async () => {
+    const dir = join(cacheDir, 'fp32');
+    const graph = encoderGraph();
+    assert.equal(graph.foldsWeights, false);
+    const session = await NetworkSession.create(graph, { cacheDir: dir });
+    await session.release();
+    assert.deepEqual(readdirSync(dir).map((f) => f.replace(/^[0-9a-f]+/, '')), ['.onnx']);
   });
 
   it('writes nothing with the disk cache off', async () => {
