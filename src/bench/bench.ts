@@ -1,5 +1,5 @@
 import { Graph, type Device } from '../onnx/index.js';
-import { PREPACK_BY_DEFAULT, type NetworkKind } from '../nets/index.js';
+import { isLargeDecode, PREPACK_BY_DEFAULT, type NetworkKind } from '../nets/index.js';
 import { numel, tensor, type Tensor } from '../tensor/index.js';
 import { measureNetwork, type Measurement } from './measure.js';
 import { benchNetwork, PUBLISHED_CONFIGS, type BenchConfigs } from './networks.js';
@@ -91,7 +91,7 @@ export async function runBench(target: BenchTarget, o: BenchOptions, emit: (m: M
     const batch = o.batch ?? 1;
     const size = o.size ?? 512;
     const net = networkGraph('movq_decoder', configs.movq);
-    await measureNetwork('movq_decode', net.build, { latents: ramp([batch, 4, size / 8, size / 8]) }, { size, batch }, netOpts(net), emit);
+    await measureNetwork('movq_decode', net.build, { latents: ramp([batch, 4, size / 8, size / 8]) }, { size, batch }, { ...netOpts(net), memoryArena: !isLargeDecode(size / 8, size / 8) }, emit);
   }
   if (want('text2img')) {
     await benchText2Img({ configs, size: o.size ?? 512, steps: o.steps ?? 3, priorSteps: o.priorSteps ?? 3, device: o.device, threads: o.threads }, emit);

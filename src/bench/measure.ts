@@ -27,6 +27,8 @@ export interface MeasureOptions {
   profile?: boolean;
   /** Weight prepacking (see SessionOptions.prepack). */
   prepack?: boolean;
+  /** onnxruntime's memory arena (see SessionOptions.memoryArena). */
+  memoryArena?: boolean;
 }
 
 export function peakRssMb(): number {
@@ -65,7 +67,7 @@ export async function measureNetwork(
   const profileDir = mkdtempSync(join(tmpdir(), 'kandinsky-bench-'));
   try {
     let t = performance.now();
-    const session = await NetworkSession.create(build(), { device: o.device, threads: o.threads, prepack: o.prepack, profilePrefix: join(profileDir, 'profile') });
+    const session = await NetworkSession.create(build(), { device: o.device, threads: o.threads, prepack: o.prepack, memoryArena: o.memoryArena, profilePrefix: join(profileDir, 'profile') });
     emit(line(`${what} build+session`, (performance.now() - t) / 1000, null, { size: null, batch: null }));
     await session.run(feeds);
     session.endProfiling();

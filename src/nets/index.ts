@@ -6,4 +6,4 @@ export { parseUNet2DConditionModelConfig, type UNet2DConditionModelConfig } from
 export { buildVQModelDecoder, buildVQModelEncoder, parseVQModelConfig, type VQModelConfig, type VQDecoderOptions } from './vq-model.js';
 export { loadNetwork, NETWORK_BUILDERS, PREPACK_BY_DEFAULT, type NetworkKind, type NetworkLoadOptions } from './load.js';
 export { PUBLISHED_IMAGE_ENCODER, PUBLISHED_MOVQ, PUBLISHED_PRIOR, PUBLISHED_TEXT_ENCODER, PUBLISHED_UNET } from './published-configs.js';
-export { CLIPTextModelWithProjection, CLIPVisionModelWithProjection, PriorTransformer, UNet2DConditionModel, VQModel, networkBytes } from './models.js';
+export { CLIPTextModelWithProjection, CLIPVisionModelWithProjection, PriorTransformer, UNet2DConditionModel, VQModel, networkBytes, isLargeDecode } from './models.js';

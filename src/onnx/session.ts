@@ -17,6 +17,11 @@ export interface SessionOptions {
   profilePrefix?: string;
   /** Folder of saved optimised models; `null` turns the disk cache off. Default: ~/.cache/kandinsky/onnx. */
   cacheDir?: string | null;
+  /**
+   * onnxruntime's CPU memory arena (default on): faster allocation, but it keeps freed blocks and grows in
+   * large steps, which at the largest activations (a 2048x2048 MoVQ decode) costs gigabytes of peak memory.
+   */
+  memoryArena?: boolean;
 }
 
 interface Shared {
@@ -70,7 +75,7 @@ export class NetworkSession {
     if (options.profilePrefix !== undefined) {
       return new NetworkSession(graph.name, graph.inputSpecs, await openSession(graph, bytes, key, device, options), undefined);
     }
-    const liveKey = `${key}:${options.threads ?? ''}:${options.prepack ?? ''}:${options.cacheDir ?? ''}`;
+    const liveKey = `${key}:${options.threads ?? ''}:${options.prepack ?? ''}:${options.cacheDir ?? ''}:${options.memoryArena ?? ''}`;
     let entry = live.get(liveKey);
     if (!entry) {
       entry = { session: openSession(graph, bytes, key, device, options), users: 0 };
@@ -159,6 +164,7 @@ function sessionOptions(graph: Graph, device: Device, o: SessionOptions): ort.In
     // second decode of a MoVQ at 512x512 peaked at 2.4 GB instead of 1.4 GB. Without it each tensor comes from
     // the arena as it is needed, and repeated runs stay at the first one's peak.
     enableMemPattern: false,
+    enableCpuMemArena: o.memoryArena ?? true,
     extra: { session: configEntries(graph, o) },
   };
   if (o.threads !== undefined) options.intraOpNumThreads = o.threads;
