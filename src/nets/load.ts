@@ -3,6 +3,8 @@ import { type Graph, NetworkSession, type SessionOptions } from '../onnx/index.j
 import { loadCheckpoint, readComponentConfig, type Checkpoint } from '../weights/index.js';
 import { buildCLIPTextModel, parseCLIPTextModelConfig } from './clip-text-model.js';
 import { buildCLIPVisionModel, parseCLIPVisionModelConfig } from './clip-vision-model.js';
+import { parseDPTConfig } from './dpt-config.js';
+import { buildDPTForDepthEstimation } from './dpt-for-depth-estimation.js';
 import { buildPriorTransformer, parsePriorTransformerConfig } from './prior-transformer.js';
 import { parseUNet2DConditionModelConfig } from './unet-2d-condition-config.js';
 import { buildUNet2DConditionModel } from './unet-2d-condition.js';
@@ -17,7 +19,8 @@ export type NetworkKind =
   | 'unet'
   | 'movq_encoder'
   | 'movq_decoder'
-  | 'movq_decoder_quantized';
+  | 'movq_decoder_quantized'
+  | 'dpt';
 
 type Builder = (config: Record<string, unknown>, source: string, checkpoint: Checkpoint) => Graph;
 
@@ -30,6 +33,7 @@ export const NETWORK_BUILDERS: Record<NetworkKind, Builder> = {
   movq_encoder: (json, src, ck) => buildVQModelEncoder(parseVQModelConfig(json, src), ck),
   movq_decoder: (json, src, ck) => buildVQModelDecoder(parseVQModelConfig(json, src), ck, { forceNotQuantize: true }),
   movq_decoder_quantized: (json, src, ck) => buildVQModelDecoder(parseVQModelConfig(json, src), ck, { forceNotQuantize: false }),
+  dpt: (json, src, ck) => buildDPTForDepthEstimation(parseDPTConfig(json, src), ck),
 };
 
 /**
@@ -46,6 +50,7 @@ export const PREPACK_BY_DEFAULT: Readonly<Record<NetworkKind, boolean>> = {
   movq_encoder: true,
   movq_decoder: true,
   movq_decoder_quantized: true,
+  dpt: false,
 };
 
 export interface NetworkLoadOptions extends SessionOptions {
