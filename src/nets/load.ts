@@ -39,7 +39,8 @@ export const NETWORK_BUILDERS: Record<NetworkKind, Builder> = {
 /**
  * Prepacking copies every weight at load to speed up each run: worth it for networks run many times per
  * image (prior, UNet, MoVQ's convolutions); the CLIP towers run once or twice per prompt, so they load
- * mapped instead (2.8 GB text encoder: 0.4 s instead of 9 s to load, 1.6 s instead of 1.4 s to run).
+ * mapped instead (2.8 GB text encoder: 0.4 s instead of 9 s to load, 1.6 s instead of 1.4 s to run). DPT runs
+ * once per photo: mapped, DPT-Large loads in 0.5 s instead of 1.6 s and runs as fast (3.7 s vs 3.6 s at 384x384).
  */
 export const PREPACK_BY_DEFAULT: Readonly<Record<NetworkKind, boolean>> = {
   clip_text: false,
