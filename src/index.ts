@@ -6,7 +6,7 @@ export { NetworkSession, availableDevices, defaultDevice, type Device, type Sess
 export { CLIPTokenizer } from './tokenizer/index.js';
 export { TorchGenerator } from './random/index.js';
 export {
-  CLIPImageProcessor, readPng, decodePng, encodePng, writePng, convert, resize, readImage, toPilImages, encodeImage, writeImageFile,
+  CLIPImageProcessor, DPTImageProcessor, readPng, decodePng, encodePng, writePng, convert, resize, readImage, toPilImages, encodeImage, writeImageFile,
   readGenerationParameters, infotext, type PilImage, type GenerationParameters, type ImageFormat,
 } from './image/index.js';
 export { loadCheckpoint, readModelIndex, resolveModelPath, pull, hubCacheDir, type Checkpoint, type TensorInfo } from './weights/index.js';
@@ -15,8 +15,8 @@ export { runConformance, type ConformanceReport } from './conformance/index.js';
 export {
   KandinskyV22PriorPipeline, KandinskyV22PriorEmb2EmbPipeline, KandinskyV22Pipeline, KandinskyV22Img2ImgPipeline,
   KandinskyV22InpaintPipeline, KandinskyV22ControlnetPipeline, KandinskyV22ControlnetImg2ImgPipeline, generateCombined,
-  priorEmbeddings, hintFromImage, HOSTED_NEGATIVE_SUFFIX, AbortedError, noiseSource,
-  type PipelineOptions, type PriorOutput, type DecoderOutput, type StepEvent, type RunControl, type Generators,
+  priorEmbeddings, hintFromImage, HOSTED_NEGATIVE_SUFFIX, AbortedError, noiseSource, DepthEstimationPipeline, DEFAULT_DEPTH_MODEL,
+  type DepthEstimationOutput, type PipelineOptions, type PriorOutput, type DecoderOutput, type StepEvent, type RunControl, type Generators,
 } from './pipelines/index.js';
-export { CLIPTextModelWithProjection, CLIPVisionModelWithProjection, PriorTransformer, UNet2DConditionModel, VQModel } from './nets/index.js';
+export { CLIPTextModelWithProjection, CLIPVisionModelWithProjection, DPTForDepthEstimation, PriorTransformer, UNet2DConditionModel, VQModel } from './nets/index.js';
 export { Engine, GenerationWorker, type GenerationRequest, type GenerationResult, type GenerationMode, type EngineOptions } from './generation/index.js';

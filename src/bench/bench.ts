@@ -5,10 +5,10 @@ import { measureNetwork, type Measurement } from './measure.js';
 import { benchNetwork, PUBLISHED_CONFIGS, type BenchConfigs } from './networks.js';
 import { benchText2Img } from './text2img.js';
 
-export type BenchTarget = 'unet' | 'movq' | 'prior' | 'text' | 'text2img' | 'matmul' | 'all';
+export type BenchTarget = 'unet' | 'movq' | 'prior' | 'text' | 'dpt' | 'text2img' | 'matmul' | 'all';
 
 export interface BenchOptions {
-  /** Image size in pixels (UNet: both 512 and 768 unless given; MoVQ and text-to-image: 512). */
+  /** Image size in pixels (UNet: both 512 and 768 unless given; MoVQ and text-to-image: 512; DPT: 384). */
   size?: number;
   /** Batch (UNet, prior and text default 2, as classifier-free guidance runs them; MoVQ 1). */
   batch?: number;
@@ -92,6 +92,12 @@ export async function runBench(target: BenchTarget, o: BenchOptions, emit: (m: M
     const size = o.size ?? 512;
     const net = networkGraph('movq_decoder', configs.movq);
     await measureNetwork('movq_decode', net.build, { latents: ramp([batch, 4, size / 8, size / 8]) }, { size, batch }, { ...netOpts(net), memoryArena: !isLargeDecode(size / 8, size / 8) }, emit);
+  }
+  if (want('dpt')) {
+    const batch = o.batch ?? 1;
+    const size = o.size ?? 384;
+    const net = networkGraph('dpt', configs.dpt);
+    await measureNetwork('dpt', net.build, { pixel_values: ramp([batch, 3, size, size]) }, { size, batch }, netOpts(net), emit);
   }
   if (want('text2img')) {
     await benchText2Img({ configs, size: o.size ?? 512, steps: o.steps ?? 3, priorSteps: o.priorSteps ?? 3, device: o.device, threads: o.threads }, emit);

@@ -1,6 +1,6 @@
 import type { Graph } from '../onnx/index.js';
 import {
-  NETWORK_BUILDERS, PUBLISHED_IMAGE_ENCODER, PUBLISHED_MOVQ, PUBLISHED_PRIOR, PUBLISHED_TEXT_ENCODER, PUBLISHED_UNET,
+  NETWORK_BUILDERS, PUBLISHED_DPT_LARGE, PUBLISHED_IMAGE_ENCODER, PUBLISHED_MOVQ, PUBLISHED_PRIOR, PUBLISHED_TEXT_ENCODER, PUBLISHED_UNET,
   parsePriorTransformerConfig, type NetworkKind,
 } from '../nets/index.js';
 import { checkpointTensor, type Checkpoint } from '../weights/index.js';
@@ -15,6 +15,8 @@ export interface BenchConfigs {
   readonly prior: Config;
   readonly unet: Config;
   readonly movq: Config;
+  /** The depth estimator of a ControlNet-depth hint from a photo (Intel/dpt-large). */
+  readonly dpt: Config;
 }
 
 export const PUBLISHED_CONFIGS: BenchConfigs = {
@@ -23,6 +25,7 @@ export const PUBLISHED_CONFIGS: BenchConfigs = {
   prior: PUBLISHED_PRIOR,
   unet: PUBLISHED_UNET,
   movq: PUBLISHED_MOVQ,
+  dpt: PUBLISHED_DPT_LARGE,
 };
 
 /** The image encoder is published in float16 (doc §1.1); every other network in float32. */

@@ -3,7 +3,7 @@ import { runBench, type BenchTarget } from '../bench/index.js';
 import type { Device } from '../onnx/index.js';
 import { device, pixelSize, positiveInt } from './options.js';
 
-const TARGETS: BenchTarget[] = ['unet', 'movq', 'prior', 'text', 'text2img', 'matmul', 'all'];
+const TARGETS: BenchTarget[] = ['unet', 'movq', 'prior', 'text', 'dpt', 'text2img', 'matmul', 'all'];
 
 export function registerBench(program: Command): void {
   program

@@ -34,6 +34,8 @@ export interface GenerateFlags {
   strength?: string;
   mask?: string;
   hint?: string;
+  hintFrom?: string;
+  depthModel?: string;
   mix?: string[];
   imageEmbeds?: string;
   from?: string;
@@ -61,6 +63,9 @@ export interface GeneratePlan {
   readonly strength: number;
   readonly mask?: string;
   readonly hint?: string;
+  /** A photo whose estimated depth map is the hint. */
+  readonly hintFrom?: string;
+  readonly depthModel?: string;
   readonly mix: readonly MixSpec[];
   readonly imageEmbeds?: string;
   readonly threads?: number;
@@ -143,6 +148,8 @@ export function planGeneration(prompt: string | undefined, flags: GenerateFlags)
     strength: number('--strength', flags.strength, 0.3, (n) => n > 0 && n <= 1, 'a number above 0 and at most 1'),
     mask: flags.mask,
     hint: flags.hint,
+    hintFrom: flags.hintFrom,
+    depthModel: flags.depthModel,
     mix: (flags.mix ?? []).map(parseMix),
     imageEmbeds: flags.imageEmbeds,
     threads: flags.threads === undefined ? undefined : number('--threads', flags.threads, 0, integerIn(1, 1024), 'a positive integer'),
@@ -165,13 +172,19 @@ function scheduler(value: string | undefined): SchedulerName | undefined {
   return value as SchedulerName;
 }
 
+const FLAG_NAMES: Record<string, string> = { imageEmbeds: 'image-embeds', hintFrom: 'hint-from' };
+
 /** Which inputs go together: img2img (+ControlNet), inpainting, ControlNet, fuse, given embeddings. */
 function checkModes(p: GeneratePlan): void {
   if (p.mask && !p.image) throw new InputError('--mask needs --image (the picture to inpaint)');
-  if (p.mask && p.hint) throw new InputError('--mask and --hint cannot be combined (inpainting and ControlNet are different decoders)');
+  if (p.hint && p.hintFrom) throw new InputError('--hint and --hint-from cannot be combined (a depth map, or a photo to estimate one from)');
+  if (p.depthModel && !p.hintFrom) throw new InputError('--depth-model needs --hint-from (the photo whose depth it estimates)');
+  if (p.mask && (p.hint || p.hintFrom)) {
+    throw new InputError(`--mask and --${p.hint ? 'hint' : 'hint-from'} cannot be combined (inpainting and ControlNet are different decoders)`);
+  }
   if (p.mix.length > 0) {
-    const other = ['image', 'mask', 'hint', 'imageEmbeds'].find((k) => p[k as keyof GeneratePlan] !== undefined);
-    if (other) throw new InputError(`--mix cannot be combined with --${other === 'imageEmbeds' ? 'image-embeds' : other}`);
+    const other = ['image', 'mask', 'hint', 'hintFrom', 'imageEmbeds'].find((k) => p[k as keyof GeneratePlan] !== undefined);
+    if (other) throw new InputError(`--mix cannot be combined with --${FLAG_NAMES[other] ?? other}`);
     if (p.prompt !== undefined) throw new InputError('with --mix, give the texts as --mix text:PROMPT=WEIGHT entries, not as the prompt');
   } else if (p.prompt === undefined && p.imageEmbeds === undefined) {
     throw new InputError('a prompt is required (or --mix entries, or --image-embeds)');

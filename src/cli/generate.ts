@@ -8,11 +8,12 @@ import {
   findModel, findPrior, type FoundModel, type GenerationMode, type GenerationRequest, type MixEntry,
 } from '../generation/index.js';
 import { readImage, readGenerationParameters, type PilImage } from '../image/index.js';
-import { hintFromImage } from '../pipelines/index.js';
+import { DEFAULT_DEPTH_MODEL, hintFromImage } from '../pipelines/index.js';
 import { checkDevice } from '../onnx/index.js';
 import { readSafetensors, readFloat32, createPullProgress } from '../weights/index.js';
 import { tensor, type Float32Tensor } from '../tensor/index.js';
 import { cancellable } from './cancellation.js';
+import { estimateDepth } from './depth.js';
 import { runInWorker } from './generation-progress.js';
 import {
   DEFAULT_CONTROLNET_DECODER, DEFAULT_DECODER, DEFAULT_INPAINT_DECODER, outputPaths, planGeneration, type GenerateFlags, type GeneratePlan,
@@ -49,7 +50,9 @@ export function registerGenerate(program: Command): void {
     .option('--image <path>', 'image-to-image: the starting picture (PNG, JPEG or WebP)')
     .option('--strength <x>', 'image-to-image: how far to move from --image, 0..1 (default 0.3)')
     .option('--mask <path>', `inpainting: white = repaint, black = keep (default model ${DEFAULT_INPAINT_DECODER})`)
-    .option('--hint <path>', `ControlNet-depth: a depth map image, near = white (default model ${DEFAULT_CONTROLNET_DECODER}); estimating depth from a photo is not built yet`)
+    .option('--hint <path>', `ControlNet-depth: a depth map image, near = white (default model ${DEFAULT_CONTROLNET_DECODER})`)
+    .option('--hint-from <photo>', 'ControlNet-depth from a photo: its depth map is estimated first (see `kandinsky depth`), then used as --hint')
+    .option('--depth-model <repo>', `with --hint-from: the DPT depth model, a folder, a Hugging Face cache entry or a hub repo id (default ${DEFAULT_DEPTH_MODEL})`)
     .option('--mix <entry>', 'fuse: text:PROMPT=WEIGHT or image:PATH=WEIGHT, repeated, in order', (v: string, prev: string[] = []) => [...prev, v])
     .option('--image-embeds <file>', 'decoder only: image_embeds and negative_image_embeds from `kandinsky prior --out FILE.safetensors`')
     .option('--from <image>', 'run again with the parameters stored in an image this tool made (flags given override them)')
@@ -67,13 +70,17 @@ async function generate(promptArg: string | undefined, given: GenerateFlags): Pr
     const pullView = createPullProgress();
     try {
       // Every input is read and checked before a model is looked for or a seed drawn.
-      const inputs = await readInputs(plan);
-      const decoderSpec = flags.model ?? (plan.mask ? DEFAULT_INPAINT_DECODER : plan.hint ? DEFAULT_CONTROLNET_DECODER : DEFAULT_DECODER);
+      const read = await readInputs(plan);
+      const decoderSpec = flags.model ?? (plan.mask ? DEFAULT_INPAINT_DECODER : isControlnet(plan) ? DEFAULT_CONTROLNET_DECODER : DEFAULT_DECODER);
       const find = { revision: flags.revision, variant: flags.variant, onPullProgress: pullView.onProgress, signal };
       const decoder = await findModel(decoderSpec, { ...find, what: '--model' });
       checkDecoderFits(decoder, plan);
       const prior = plan.imageEmbeds ? undefined : await findPrior(decoder.dir, flags.prior, { ...find, revision: undefined, what: '--prior' });
       pullView.stop();
+      // Estimated here, before the worker loads any Kandinsky network, and released once done.
+      const inputs = read.hintPhoto
+        ? { ...read, hint: await estimateDepth(read.hintPhoto, { model: plan.depthModel, what: '--depth-model', device, threads: plan.threads, signal }) }
+        : read;
       const seed = plan.seed ?? BigInt(randomInt(2 ** 32));
       console.error(`Using seed: ${seed}`);
       const request = buildRequest(plan, inputs, mode, decoder, prior, seed);
@@ -90,8 +97,12 @@ async function generate(promptArg: string | undefined, given: GenerateFlags): Pr
 function modeOf(plan: GeneratePlan): GenerationMode {
   if (plan.mix.length > 0) return 'fuse';
   if (plan.mask) return 'inpaint';
-  if (plan.hint) return plan.image ? 'controlnet_img2img' : 'controlnet';
+  if (isControlnet(plan)) return plan.image ? 'controlnet_img2img' : 'controlnet';
   return plan.image ? 'img2img' : 'text2img';
+}
+
+function isControlnet(plan: GeneratePlan): boolean {
+  return plan.hint !== undefined || plan.hintFrom !== undefined;
 }
 
 /** A mask needs an inpainting UNet (9 input channels), a hint a ControlNet one (`image_hint`), and the reverse. */
@@ -103,14 +114,16 @@ function checkDecoderFits(decoder: FoundModel, plan: GeneratePlan): void {
   const name = decoder.source.id;
   if (plan.mask && !inpainting) throw new InputError(`--mask needs an inpainting decoder; ${name} is not one (its UNet takes ${String(config.in_channels)} channels, not 9)`);
   if (!plan.mask && inpainting) throw new InputError(`${name} is an inpainting decoder: give --image and --mask`);
-  if (plan.hint && !controlnet) throw new InputError(`--hint needs a ControlNet decoder; ${name} has no "image_hint" UNet`);
-  if (!plan.hint && controlnet) throw new InputError(`${name} is a ControlNet-depth decoder: give --hint (a depth map)`);
+  if (isControlnet(plan) && !controlnet) throw new InputError(`--${plan.hint ? 'hint' : 'hint-from'} needs a ControlNet decoder; ${name} has no "image_hint" UNet`);
+  if (!isControlnet(plan) && controlnet) throw new InputError(`${name} is a ControlNet-depth decoder: give --hint (a depth map) or --hint-from (a photo)`);
 }
 
 interface Inputs {
   readonly image?: PilImage;
   readonly mask?: PilImage;
   readonly hint?: PilImage;
+  /** --hint-from's photo, until its depth map is estimated. */
+  readonly hintPhoto?: PilImage;
   readonly mix?: MixEntry[];
   readonly imageEmbeds?: { imageEmbeds: Float32Tensor; negativeImageEmbeds: Float32Tensor };
 }
@@ -122,6 +135,7 @@ async function readInputs(plan: GeneratePlan): Promise<Inputs> {
     image: plan.image ? await readImage(plan.image) : undefined,
     mask: plan.mask ? await readImage(plan.mask) : undefined,
     hint: plan.hint ? await readImage(plan.hint) : undefined,
+    hintPhoto: plan.hintFrom ? await readImage(plan.hintFrom) : undefined,
     mix: mix.length > 0 ? mix : undefined,
     imageEmbeds: plan.imageEmbeds ? readEmbeds(plan.imageEmbeds) : undefined,
   };

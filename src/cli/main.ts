@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, InputError, KandinskyError } from '../errors.js';
 import { registerBench } from './bench.js';
 import { registerConformance } from './conformance.js';
+import { registerDepth } from './depth.js';
 import { registerGenerate } from './generate.js';
 import { registerInfo } from './info.js';
 import { registerPrior } from './prior.js';
@@ -19,6 +20,7 @@ program
   .exitOverride();
 registerGenerate(program);
 registerPrior(program);
+registerDepth(program);
 registerConformance(program);
 registerPull(program);
 registerBench(program);

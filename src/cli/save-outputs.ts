@@ -39,7 +39,7 @@ function fileRecord(path: string): InputFileDigest {
 }
 
 function inputsOf(plan: GeneratePlan): Record<string, InputFileDigest> | undefined {
-  const files: [string, string | undefined][] = [['image', plan.image], ['mask_image', plan.mask], ['hint', plan.hint], ['image_embeds', plan.imageEmbeds]];
+  const files: [string, string | undefined][] = [['image', plan.image], ['mask_image', plan.mask], ['hint', plan.hint], ['hint_from', plan.hintFrom], ['image_embeds', plan.imageEmbeds]];
   const given = files.filter((f): f is [string, string] => f[1] !== undefined);
   return given.length > 0 ? Object.fromEntries(given.map(([name, path]) => [name, fileRecord(path)])) : undefined;
 }
@@ -98,6 +98,7 @@ export function storedFlags(p: GenerationParameters): GenerateFlags {
     image: p.inputs?.image?.file,
     mask: p.inputs?.mask_image?.file,
     hint: p.inputs?.hint?.file,
+    hintFrom: p.inputs?.hint_from?.file,
     imageEmbeds: p.inputs?.image_embeds?.file,
     mix: p.mix?.map((m) => ('text' in m ? `text:${m.text}=${m.weight}` : `image:${m.file}=${m.weight}`)),
   };

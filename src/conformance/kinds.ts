@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js';
-import { CLIPImageProcessor, readPng } from '../image/index.js';
+import { CLIPImageProcessor, DPTImageProcessor, readPng } from '../image/index.js';
 import { loadNetwork, type NetworkKind } from '../nets/index.js';
 import type { NetworkSession } from '../onnx/index.js';
 import { TorchGenerator } from '../random/index.js';
@@ -38,8 +38,9 @@ async function clipTokenizer(data: CaseData, ctx: RunContext): Promise<Record<st
   return { input_ids: encoded.inputIds, attention_mask: encoded.attentionMask };
 }
 
+/** A network of the case's component folder, or of the model folder itself (transformers' layout has no components). */
 function network(data: CaseData, ctx: RunContext, kind: NetworkKind): Promise<NetworkSession> {
-  const dir = data.componentDir();
+  const dir = data.c.component === undefined ? data.modelDir() : data.componentDir();
   const variant = typeof data.c.variant === 'string' ? data.c.variant : undefined;
   return cached(ctx, `${kind}:${dir}:${variant ?? ''}`, () => loadNetwork(kind, dir, { variant, threads: ctx.threads, device: ctx.device }));
 }
@@ -58,6 +59,16 @@ async function clipImageProcessor(data: CaseData, ctx: RunContext): Promise<Reco
   const dir = data.componentDir();
   const processor = await cached(ctx, `image_processor:${dir}`, () => CLIPImageProcessor.fromPretrained(dir));
   return { pixel_values: processor.preprocess([readPng(data.imagePath(data.input('image')))]) };
+}
+
+async function dptImageProcessor(data: CaseData, ctx: RunContext): Promise<Record<string, unknown>> {
+  const dir = data.modelDir();
+  const processor = await cached(ctx, `dpt_image_processor:${dir}`, () => DPTImageProcessor.fromPretrained(dir));
+  return { pixel_values: processor.preprocess(readPng(data.imagePath(data.input('image')))) };
+}
+
+async function dptDepth(data: CaseData, ctx: RunContext): Promise<Record<string, unknown>> {
+  return (await network(data, ctx, 'dpt')).run({ pixel_values: data.floatInput('pixel_values') });
 }
 
 async function clipText(data: CaseData, ctx: RunContext): Promise<Record<string, unknown>> {
@@ -148,6 +159,8 @@ export const KIND_HANDLERS: Record<string, KindHandler> = {
   torch_randn: { inputs: ['seed', 'draws'], run: torchRandn },
   clip_tokenizer: { inputs: ['texts', 'padding', 'max_length', 'truncation'], run: clipTokenizer },
   clip_image_processor: { inputs: ['image'], run: clipImageProcessor },
+  dpt_image_processor: { inputs: ['image'], run: dptImageProcessor },
+  dpt_depth: { inputs: ['pixel_values'], run: dptDepth },
   clip_text: { inputs: ['input_ids', 'attention_mask'], run: clipText },
   clip_vision: { inputs: ['pixel_values'], run: clipVision },
   prior_transformer: { inputs: ['hidden_states', 'timestep', 'proj_embedding', 'encoder_hidden_states', 'attention_mask'], run: priorTransformer },

@@ -1,11 +1,11 @@
 import { readPng, type PilImage } from '../image/index.js';
 import {
-  generateCombined, KandinskyV22ControlnetPipeline, KandinskyV22Img2ImgPipeline, KandinskyV22InpaintPipeline,
+  DepthEstimationPipeline, generateCombined, KandinskyV22ControlnetPipeline, KandinskyV22Img2ImgPipeline, KandinskyV22InpaintPipeline,
   KandinskyV22Pipeline, KandinskyV22PriorEmb2EmbPipeline, KandinskyV22PriorPipeline, type DecoderCallOptions,
   type InterpolationCondition, type PipelineOptions,
 } from '../pipelines/index.js';
 import { TorchGenerator } from '../random/index.js';
-import type { Float32Tensor } from '../tensor/index.js';
+import { tensor, type Float32Tensor } from '../tensor/index.js';
 import type { CaseData } from './golden.js';
 import { cached, type KindHandler, type RunContext } from './context.js';
 
@@ -132,6 +132,12 @@ async function combined(data: CaseData, ctx: RunContext): Promise<Record<string,
   return { images: out.images };
 }
 
+async function depthEstimation(data: CaseData, ctx: RunContext): Promise<Record<string, unknown>> {
+  const pipe = await pipeline(ctx, data, DepthEstimationPipeline);
+  const { depth } = await pipe.call(image(data, data.input('image')));
+  return { depth: tensor(depth.data, [depth.height, depth.width]) };
+}
+
 const DECODER_INPUTS = ['image_embeds', 'negative_image_embeds', 'height', 'width', 'num_inference_steps', 'guidance_scale', 'num_images_per_prompt', 'seed'];
 const PRIOR_INPUTS = ['prompt', 'negative_prompt', 'num_images_per_prompt', 'guidance_scale', 'num_inference_steps', 'seed'];
 
@@ -146,6 +152,7 @@ export const PIPELINE_KIND_HANDLERS: Record<string, KindHandler> = {
   img2img: { inputs: [...DECODER_INPUTS, 'image', 'strength'], run: img2img },
   inpaint: { inputs: [...DECODER_INPUTS, 'image', 'mask_image'], run: inpaint },
   controlnet: { inputs: [...DECODER_INPUTS, 'hint'], run: controlnet },
+  depth_estimation: { inputs: ['image'], run: depthEstimation },
   combined: {
     inputs: ['prompt', 'negative_prompt', 'height', 'width', 'num_inference_steps', 'guidance_scale', 'num_images_per_prompt', 'prior_guidance_scale', 'prior_num_inference_steps', 'seed'],
     run: combined,

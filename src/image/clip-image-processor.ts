@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
-import { tensor, type Float32Tensor } from '../tensor/index.js';
+import type { Float32Tensor } from '../tensor/index.js';
 import { centerCrop } from './center-crop.js';
 import { convert } from './convert.js';
 import type { PilImage } from './image.js';
 import { readImageProcessorConfig, type CLIPImageProcessorConfig, type ResizeTarget } from './image-processor-config.js';
+import { pixelValues } from './pixel-values.js';
 import { resize } from './resize.js';
 
 /**
@@ -31,17 +32,7 @@ export class CLIPImageProcessor {
         `CLIPImageProcessor: images of different sizes (${width}x${height} and ${odd.width}x${odd.height}) cannot form one batch`,
       );
     }
-    const plane = width * height;
-    const out = new Float32Array(images.length * 3 * plane);
-    prepared.forEach((image, n) => {
-      for (let c = 0; c < 3; c++) {
-        const shift = Math.fround(this.config.imageMean[c]);
-        const scale = Math.fround(this.config.imageStd[c]);
-        const base = (n * 3 + c) * plane;
-        for (let i = 0; i < plane; i++) out[base + i] = this.toFloat(image.data[3 * i + c], shift, scale);
-      }
-    });
-    return tensor(out, [images.length, 3, height, width]);
+    return pixelValues(prepared, this.config);
   }
 
   /** Convert, resize and crop: the uint8 steps, done by Pillow and numpy slicing in the reference. */
@@ -60,12 +51,6 @@ export class CLIPImageProcessor {
     }
     if (config.doCenterCrop) img = centerCrop(img, config.cropSize.height, config.cropSize.width);
     return img;
-  }
-
-  /** `f32(f64(p) * rescale_factor)`, then `(x - mean) / std` with each operation rounded to float32. */
-  private toFloat(pixel: number, mean: number, std: number): number {
-    const x = this.config.doRescale ? Math.fround(pixel * this.config.rescaleFactor) : pixel;
-    return this.config.doNormalize ? Math.fround(Math.fround(x - mean) / std) : x;
   }
 }
 

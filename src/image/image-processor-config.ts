@@ -27,9 +27,10 @@ const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
  * The largest image side a config may ask the resize or the crop for: the vision tower takes 224 px, and a
  * side of a million would have the resize allocate terabytes before any weight is involved.
  */
-const MAX_IMAGE_SIDE = 4096;
+export const MAX_IMAGE_SIDE = 4096;
 
 /** PIL.Image.Resampling values; BOX (4) and HAMMING (5) are not implemented. */
+export const PIL_RESAMPLE_EXPECTED = '0 (nearest), 1 (lanczos), 2 (bilinear) or 3 (bicubic)';
 const PIL_RESAMPLE: Record<number, ResampleFilter> = { 0: 'nearest', 1: 'lanczos', 2: 'bilinear', 3: 'bicubic' };
 
 export function readImageProcessorConfig(path: string): CLIPImageProcessorConfig {
@@ -42,9 +43,9 @@ export function parseImageProcessorConfig(json: Record<string, unknown>, source:
     doConvertRgb: f.bool('do_convert_rgb', true),
     doResize: f.bool('do_resize', true),
     size: f.parsed('size', { shortestEdge: 224 }, resizeTarget, `a side of 1 to ${MAX_IMAGE_SIDE}, {"shortest_edge": n} or {"height": h, "width": w}`),
-    resample: f.parsed('resample', 'bicubic', pilResample, '0 (nearest), 1 (lanczos), 2 (bilinear) or 3 (bicubic)'),
+    resample: f.parsed('resample', 'bicubic', pilResample, PIL_RESAMPLE_EXPECTED),
     doCenterCrop: f.bool('do_center_crop', true),
-    cropSize: f.parsed('crop_size', { height: 224, width: 224 }, cropSize, `a side of 1 to ${MAX_IMAGE_SIDE} or {"height": h, "width": w}`),
+    cropSize: f.parsed('crop_size', { height: 224, width: 224 }, squareSize, `a side of 1 to ${MAX_IMAGE_SIDE} or {"height": h, "width": w}`),
     doRescale: f.bool('do_rescale', true),
     rescaleFactor: f.number('rescale_factor', 1 / 255),
     doNormalize: f.bool('do_normalize', true),
@@ -53,7 +54,7 @@ export function parseImageProcessorConfig(json: Record<string, unknown>, source:
   };
 }
 
-function pilResample(v: unknown): ResampleFilter | undefined {
+export function pilResample(v: unknown): ResampleFilter | undefined {
   return typeof v === 'number' && Object.hasOwn(PIL_RESAMPLE, v) ? PIL_RESAMPLE[v] : undefined;
 }
 
@@ -66,8 +67,8 @@ function resizeTarget(v: unknown): ResizeTarget | undefined {
   return undefined;
 }
 
-/** get_size_dict(crop_size, default_to_square=True): an int is a square. */
-function cropSize(v: unknown): { height: number; width: number } | undefined {
+/** get_size_dict(size, default_to_square=True): an int is a square. */
+export function squareSize(v: unknown): { height: number; width: number } | undefined {
   if (isSide(v)) return { height: v, width: v };
   const o = asObject(v);
   return isSide(o.height) && isSide(o.width) ? { height: o.height, width: o.width } : undefined;

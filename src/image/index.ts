@@ -12,4 +12,5 @@ export { convert, type ConvertMode } from './convert.js';
 export { resize, type ResizeOptions } from './resize.js';
 export type { ResampleFilter } from './resample-filters.js';
 export { CLIPImageProcessor } from './clip-image-processor.js';
+export { DPTImageProcessor, parseDPTImageProcessorConfig, type DPTImageProcessorConfig } from './dpt-image-processor.js';
 export type { CLIPImageProcessorConfig, ResizeTarget } from './image-processor-config.js';

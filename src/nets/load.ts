@@ -3,6 +3,8 @@ import { type Graph, NetworkSession, type SessionOptions } from '../onnx/index.j
 import { loadCheckpoint, readComponentConfig, type Checkpoint } from '../weights/index.js';
 import { buildCLIPTextModel, parseCLIPTextModelConfig } from './clip-text-model.js';
 import { buildCLIPVisionModel, parseCLIPVisionModelConfig } from './clip-vision-model.js';
+import { parseDPTConfig } from './dpt-config.js';
+import { buildDPTForDepthEstimation } from './dpt-for-depth-estimation.js';
 import { buildPriorTransformer, parsePriorTransformerConfig } from './prior-transformer.js';
 import { parseUNet2DConditionModelConfig } from './unet-2d-condition-config.js';
 import { buildUNet2DConditionModel } from './unet-2d-condition.js';
@@ -17,7 +19,8 @@ export type NetworkKind =
   | 'unet'
   | 'movq_encoder'
   | 'movq_decoder'
-  | 'movq_decoder_quantized';
+  | 'movq_decoder_quantized'
+  | 'dpt';
 
 type Builder = (config: Record<string, unknown>, source: string, checkpoint: Checkpoint) => Graph;
 
@@ -30,12 +33,14 @@ export const NETWORK_BUILDERS: Record<NetworkKind, Builder> = {
   movq_encoder: (json, src, ck) => buildVQModelEncoder(parseVQModelConfig(json, src), ck),
   movq_decoder: (json, src, ck) => buildVQModelDecoder(parseVQModelConfig(json, src), ck, { forceNotQuantize: true }),
   movq_decoder_quantized: (json, src, ck) => buildVQModelDecoder(parseVQModelConfig(json, src), ck, { forceNotQuantize: false }),
+  dpt: (json, src, ck) => buildDPTForDepthEstimation(parseDPTConfig(json, src), ck),
 };
 
 /**
  * Prepacking copies every weight at load to speed up each run: worth it for networks run many times per
  * image (prior, UNet, MoVQ's convolutions); the CLIP towers run once or twice per prompt, so they load
- * mapped instead (2.8 GB text encoder: 0.4 s instead of 9 s to load, 1.6 s instead of 1.4 s to run).
+ * mapped instead (2.8 GB text encoder: 0.4 s instead of 9 s to load, 1.6 s instead of 1.4 s to run). DPT runs
+ * once per photo: mapped, DPT-Large loads in 0.5 s instead of 1.6 s and runs as fast (3.7 s vs 3.6 s at 384x384).
  */
 export const PREPACK_BY_DEFAULT: Readonly<Record<NetworkKind, boolean>> = {
   clip_text: false,
@@ -46,6 +51,7 @@ export const PREPACK_BY_DEFAULT: Readonly<Record<NetworkKind, boolean>> = {
   movq_encoder: true,
   movq_decoder: true,
   movq_decoder_quantized: true,
+  dpt: false,
 };
 
 export interface NetworkLoadOptions extends SessionOptions {

@@ -5,6 +5,8 @@ import { tensor, type Float32Tensor, type Int64Tensor, type Tensor } from '../te
 import { loadCheckpoint, readComponentConfig, type Checkpoint } from '../weights/index.js';
 import { buildCLIPTextModel, parseCLIPTextModelConfig, type CLIPTextModelConfig } from './clip-text-model.js';
 import { buildCLIPVisionModel, parseCLIPVisionModelConfig, type CLIPVisionModelConfig } from './clip-vision-model.js';
+import { parseDPTConfig, type DPTConfig } from './dpt-config.js';
+import { buildDPTForDepthEstimation } from './dpt-for-depth-estimation.js';
 import { PREPACK_BY_DEFAULT, type NetworkKind, type NetworkLoadOptions } from './load.js';
 import { buildPriorTransformer, parsePriorTransformerConfig, readClipStatistics, type PriorTransformerConfig } from './prior-transformer.js';
 import { parseUNet2DConditionModelConfig, type UNet2DConditionModelConfig } from './unet-2d-condition-config.js';
@@ -223,6 +225,34 @@ export class VQModel {
     this.decoder = undefined;
     this.largeDecoder = undefined;
     for (const d of decoders) if (d) await (await d).release();
+  }
+}
+
+/** transformers' DPTForDepthEstimation (the depth-estimation model of a ControlNet-depth hint from a photo). */
+export class DPTForDepthEstimation {
+  private constructor(
+    readonly config: DPTConfig,
+    private readonly session: NetworkSession,
+  ) {}
+
+  /** A transformers model folder: config.json and model.safetensors (or pytorch_model.bin). */
+  static async load(dir: string, options: NetworkLoadOptions = {}): Promise<DPTForDepthEstimation> {
+    const c = openComponent(dir, parseDPTConfig, options);
+    return new DPTForDepthEstimation(c.config, await openSession('dpt', buildDPTForDepthEstimation(c.config, c.checkpoint), options));
+  }
+
+  /** `predicted_depth` [B, H, W] of normalised pixel values [B, 3, H, W] (H, W multiples of patch_size). */
+  async forward(pixelValues: Float32Tensor): Promise<Float32Tensor> {
+    const [, , height, width] = pixelValues.shape;
+    const p = this.config.patchSize;
+    if (pixelValues.shape.length !== 4 || height % p !== 0 || width % p !== 0) {
+      throw new InputError(`DPTForDepthEstimation: pixel_values of shape [${pixelValues.shape.join(', ')}], expected [B, 3, H, W] with H and W multiples of patch_size ${p}`);
+    }
+    return (await this.session.run({ pixel_values: pixelValues })).predicted_depth;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
   }
 }
 

@@ -105,3 +105,34 @@ export const PUBLISHED_IMAGE_ENCODER = {
   projection_dim: 1280,
   torch_dtype: 'float16',
 };
+
+/**
+ * Intel/dpt-large's config.json (transformers' `pipeline("depth-estimation")` default: DPT, ViT-L/16 at
+ * 384x384, 343 M parameters), less the label maps and training-only fields.
+ */
+export const PUBLISHED_DPT_LARGE = {
+  architectures: ['DPTForDepthEstimation'],
+  model_type: 'dpt',
+  hidden_size: 1024,
+  num_hidden_layers: 24,
+  num_attention_heads: 16,
+  intermediate_size: 4096,
+  hidden_act: 'gelu',
+  hidden_dropout_prob: 0.0,
+  attention_probs_dropout_prob: 0.0,
+  initializer_range: 0.02,
+  layer_norm_eps: 1e-12,
+  image_size: 384,
+  patch_size: 16,
+  num_channels: 3,
+  qkv_bias: true,
+  is_hybrid: false,
+  backbone_out_indices: [5, 11, 17, 23],
+  readout_type: 'project',
+  reassemble_factors: [4, 2, 1, 0.5],
+  neck_hidden_sizes: [256, 512, 1024, 1024],
+  fusion_hidden_size: 256,
+  head_in_index: -1,
+  use_batch_norm_in_fusion_residual: false,
+  add_projection: false,
+};

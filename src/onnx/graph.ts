@@ -163,11 +163,14 @@ export class Graph {
   cos(a: Value): Value { return this.op('Cos', [a]); }
   sin(a: Value): Value { return this.op('Sin', [a]); }
   sigmoid(a: Value): Value { return this.op('Sigmoid', [a]); }
+  relu(a: Value): Value { return this.op('Relu', [a]); }
   silu(a: Value): Value { return this.mul(a, this.sigmoid(a)); }
-  /** Exact (erf) GELU, as `hidden_act: "gelu"` and diffusers' FeedForward use. */
+  /**
+   * Exact (erf) GELU, as `hidden_act: "gelu"` and diffusers' FeedForward use: onnxruntime's fused Gelu, one pass
+   * instead of four elementwise ones (its optimiser does not fuse the composed form here).
+   */
   gelu(a: Value): Value {
-    const erf = this.op('Erf', [this.mul(a, this.scalar(Math.SQRT1_2))]);
-    return this.mul(this.mul(a, this.scalar(0.5)), this.add(erf, this.scalar(1)));
+    return this.node('Gelu', [a], {}, 1, 'com.microsoft')[0];
   }
   cast(a: Value, to: ElementType): Value { return this.op('Cast', [a], { to: ELEMENT[to] }); }
 
@@ -219,6 +222,11 @@ export class Graph {
     return this.op('Conv', bias ? [x, weight, bias] : [x, weight], { strides: [s, s], pads: [...pads], group: o.group ?? 1 });
   }
 
+  /** torch.nn.ConvTranspose2d with kernel = stride and no padding; weight [in, out, k, k]. */
+  convTranspose2d(x: Value, weight: Value, bias: Value | undefined, stride: number): Value {
+    return this.op('ConvTranspose', bias ? [x, weight, bias] : [x, weight], { strides: [stride, stride] });
+  }
+
   softmax(a: Value, axis = -1): Value { return this.op('Softmax', [a], { axis }); }
 
   /**
@@ -265,6 +273,21 @@ export class Graph {
   upsampleNearest(x: Value, scaleH: number, scaleW: number): Value {
     const attrs = { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' };
     return this.op('Resize', [x, '', this.constant([1, 1, scaleH, scaleW])], attrs);
+  }
+
+  /**
+   * F.interpolate(mode="bilinear") on NCHW, to `size` (an int64 [4] value: the whole output shape).
+   * align_corners: src = dst * (in - 1) / (out - 1); otherwise src = (dst + 0.5) * in / out - 0.5, clamped
+   * at 0 (pytorch_half_pixel: also PyTorch's answer for an output side of 1).
+   */
+  resizeBilinear(x: Value, size: Value, o: { alignCorners: boolean }): Value {
+    const mode = o.alignCorners ? 'align_corners' : 'pytorch_half_pixel';
+    return this.op('Resize', [x, '', '', size], { mode: 'linear', coordinate_transformation_mode: mode });
+  }
+
+  /** F.interpolate(scale_factor=2, mode="bilinear", align_corners=True) on NCHW. */
+  upsampleBilinear2xAlignCorners(x: Value): Value {
+    return this.op('Resize', [x, '', this.constant([1, 1, 2, 2])], { mode: 'linear', coordinate_transformation_mode: 'align_corners' });
   }
 
   avgPool2x(x: Value): Value {

@@ -11,7 +11,7 @@ import { randomCheckpoint } from '../../src/bench/random-weights.js';
 import { NETWORK_BUILDERS } from '../../src/nets/index.js';
 import { tensor } from '../../src/tensor/index.js';
 import { readComponentConfig, readFloat32, type Checkpoint } from '../../src/weights/index.js';
-import { modelsDir, projectRoot } from '../helpers/fixtures.js';
+import { modelsDir, projectRoot, tinyDptDir } from '../helpers/fixtures.js';
 
 const FIELDS = ['what', 'size', 'batch', 'seconds', 'gflop', 'gflops', 'peak_rss_mb', 'provider', 'threads'];
 
@@ -67,6 +67,14 @@ describe('kandinsky bench', () => {
     assert.equal(forward.provider, 'cpu');
   });
 
+  it('times DPT (the depth estimator) over random weights of its config at the size asked', async () => {
+    const lines: Measurement[] = [];
+    const configs = { dpt: readComponentConfig(tinyDptDir) } as BenchConfigs;
+    await runBench('dpt', { size: 64, threads: 1, runs: 1, configs }, (m) => lines.push(m));
+    assert.deepEqual(lines.map((l) => [l.what, l.size, l.batch]), [['dpt build+session', null, null], ['dpt forward', 64, 1]]);
+    assert.ok(lines[1].gflop! > 0 && lines[1].seconds > 0);
+  });
+
   it('runs the whole text-to-image flow over random weights in the published repo layout, one line per step', async () => {
     const tiny = (repo: string, component: string) => readComponentConfig(join(modelsDir, repo, component));
     const configs: BenchConfigs = {
@@ -75,6 +83,7 @@ describe('kandinsky bench', () => {
       prior: tiny('kandinsky-2-2-prior', 'prior'),
       unet: tiny('kandinsky-2-2-decoder', 'unet'),
       movq: tiny('kandinsky-2-2-decoder', 'movq'),
+      dpt: readComponentConfig(tinyDptDir),
     };
     const run = async () => {
       const lines: Measurement[] = [];

@@ -76,7 +76,7 @@ describe('kandinsky usage errors', () => {
   });
 
   it('names the argument or flag that is not among the choices', async () => {
-    assertUsageError(await kandinsky(['bench', 'vae']), /argument 'what'\. Allowed choices are unet, movq, prior, text, text2img, matmul, all/);
+    assertUsageError(await kandinsky(['bench', 'vae']), /argument 'what'\. Allowed choices are unet, movq, prior, text, dpt, text2img, matmul, all/);
     assertUsageError(await kandinsky(['conformance', goldenDir, '--device', 'tpu']), /option '--device <name>' argument 'tpu' is invalid\. unknown device "tpu"/);
     assertUsageError(await kandinsky(['pull', 'not a repo']), /^kandinsky: "not a repo" is not a hub repository id/);
   });

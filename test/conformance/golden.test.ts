@@ -3,6 +3,9 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { readGoldenSet } from '../../src/conformance/index.js';
+import { CaseData, compareOutputs } from '../../src/conformance/golden.js';
+import { tensor } from '../../src/tensor/index.js';
+import { writeSafetensors } from '../../src/weights/index.js';
 import { ConfigError } from '../../src/errors.js';
 import { goldenCase, goldenManifest, writeGoldenSet } from '../helpers/golden-sets.js';
 
@@ -67,5 +70,26 @@ describe('the golden manifest', () => {
     const [c] = readGoldenSet(dir).cases;
     assert.equal(c.name, 'seed 18446744073709551615');
     assert.deepEqual(c.inputs, { seed: '18446744073709551615', small: 9007199254740991, float: 1.5e300 });
+  });
+});
+
+describe('the comparison rule', () => {
+  /** A set of one case expecting the uint8 tensor `depth` = [10, 20, 30] within `maxAbs`. */
+  function uint8Case(maxAbs: number): CaseData {
+    const dir = writeGoldenSet(goldenManifest([goldenCase({ kind: 'depth_estimation', tensors: 'depth.safetensors', inputs: {}, expected: { depth: { tensor: 'depth' } }, tolerance: { max_abs: maxAbs } })]));
+    dirs.push(dir);
+    writeSafetensors(join(dir, 'depth.safetensors'), { depth: { dtype: 'U8', shape: [3], bytes: Uint8Array.from([10, 20, 30]) } });
+    const set = readGoldenSet(dir);
+    return new CaseData(set, set.cases[0]);
+  }
+
+  it('lets integer outputs differ by whole steps the tolerance allows (uint8 depth levels)', () => {
+    const cmp = compareOutputs(uint8Case(1), { depth: tensor(Uint8Array.from([11, 20, 29]), [3]) });
+    assert.deepEqual(cmp, { ok: true, maxAbs: 1 });
+    assert.equal(compareOutputs(uint8Case(1), { depth: tensor(Uint8Array.from([10, 22, 30]), [3]) }).detail, 'depth[1] = 22, expected 20');
+  });
+
+  it('keeps integer outputs exact under a tolerance below 1', () => {
+    assert.equal(compareOutputs(uint8Case(0.5), { depth: tensor(Uint8Array.from([10, 21, 30]), [3]) }).ok, false);
   });
 });

@@ -19,3 +19,6 @@ export const fixturesDir = join(projectRoot, 'test', 'fixtures');
 export const goldenDir = join(fixturesDir, 'golden');
 export const modelsDir = join(fixturesDir, 'models', 'tiny-kandinsky');
 export const badDir = join(fixturesDir, 'bad');
+/** The depth-estimation golden set and its tiny DPT (transformers layout). */
+export const goldenDepthDir = join(fixturesDir, 'golden-depth');
+export const tinyDptDir = join(fixturesDir, 'models', 'tiny-dpt');
