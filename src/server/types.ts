@@ -119,9 +119,12 @@ export interface Store {
   claimNext(worker: string, leaseMs: number): Promise<PredictionRecord | undefined>;
   /** Extends the lease; false when the worker lost it (it lapsed and was recovered). */
   renewLease(predictionId: string, worker: string, leaseMs: number): Promise<boolean>;
-  /** Appends to the logs of a prediction this worker holds. */
+  /** Appends to the logs of a prediction this worker holds; rejects with LeaseLostError when it no longer holds it. */
   appendLogs(predictionId: string, worker: string, text: string): Promise<void>;
-  /** Ends a prediction this worker holds; output file bytes are stored with it, in one transaction. */
+  /**
+   * Ends a prediction this worker holds; output file bytes are stored with it, in one transaction (files first,
+   * so a succeeded prediction always has whole files). Rejects with LeaseLostError when the worker no longer holds it.
+   */
   finishPrediction(
     predictionId: string,
     worker: string,
