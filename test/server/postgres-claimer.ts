@@ -2,13 +2,14 @@
 // prediction by a lease it renews while it "works", and reports every claim to the parent over IPC.
 // argv: url worker leaseMs workMs
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PostgresStore } from '../../src/server/store/postgres-store.js';
+import { createHash } from 'node:crypto';
+import { openPostgresStore } from '../../src/server/store/postgres-store.js';
 
 const [url, worker, leaseText, workText] = process.argv.slice(2);
 const leaseMs = Number(leaseText);
 const workMs = Number(workText);
 
-const store = await PostgresStore.open(url, { poolSize: 2 });
+const store = await openPostgresStore(url, { poolSize: 2 });
 for (;;) {
   const prediction = await store.claimNext(worker, leaseMs);
   if (prediction === undefined) break;
@@ -20,7 +21,7 @@ for (;;) {
   const bytes = new TextEncoder().encode(prediction.id);
   await store.finishPrediction(prediction.id, worker, {
     status: 'succeeded',
-    outputs: [{ file: { name: 'out-0.txt', contentType: 'text/plain', size: bytes.length, sha256: '' }, bytes }],
+    outputs: [{ file: { name: 'out-0.txt', contentType: 'text/plain', size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }, bytes }],
   });
 }
 await store.close();

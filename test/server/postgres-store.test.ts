@@ -4,12 +4,14 @@
 // worker's prediction is recovered by the lease rule.
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { LEASE_LAPSED_ERROR, PostgresStore, StoreError } from '../../src/server/store/postgres-store.js';
-import type { OutputFile, PredictionRecord, UploadedFile } from '../../src/server/types.js';
+import { InputError, LeaseLostError } from '../../src/errors.js';
+import { newPredictionId } from '../../src/server/store/ids.js';
+import { openPostgresStore, type PostgresStore } from '../../src/server/store/postgres-store.js';
+import { LEASE_LAPSED_ERROR, type OutputFile, type PredictionRecord, type UploadedFile } from '../../src/server/types.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 
 const CLAIMER = fileURLToPath(new URL('./postgres-claimer.js', import.meta.url));
@@ -22,7 +24,7 @@ let clock = Date.parse('2024-09-12T22:22:51.000Z');
 function prediction(overrides: Partial<PredictionRecord> = {}): PredictionRecord {
   clock += 1000;
   return {
-    id: randomBytes(13).toString('hex').slice(0, 26),
+    id: newPredictionId(),
     account: 'alice',
     model: 'ai-forever/kandinsky-2.2',
     version: 'a'.repeat(64),
@@ -46,7 +48,8 @@ function prediction(overrides: Partial<PredictionRecord> = {}): PredictionRecord
 
 function outputOf(text: string, name = 'out-0.webp'): { file: OutputFile; bytes: Uint8Array } {
   const bytes = new TextEncoder().encode(text);
-  return { file: { name, contentType: 'image/webp', size: bytes.length, sha256: 'f'.repeat(64) }, bytes };
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return { file: { name, contentType: 'image/webp', size: bytes.length, sha256 }, bytes };
 }
 
 /** Resolves with the first id the store reports changed that satisfies `wanted`. */
@@ -66,7 +69,7 @@ describe('PostgresStore', { skip: postgresMissing() }, () => {
   const children: ChildProcess[] = [];
 
   async function openStore(url?: string): Promise<PostgresStore> {
-    const store = await PostgresStore.open(url ?? (await server.createDatabase()));
+    const store = await openPostgresStore(url ?? (await server.createDatabase()));
     stores.push(store);
     return store;
   }
@@ -138,17 +141,17 @@ describe('PostgresStore', { skip: postgresMissing() }, () => {
       assert.equal((await store.listPredictions('alice', {})).results.length, 7);
     });
 
-    it('filters a list by created_after and created_before', async () => {
+    it('filters a list by created_after (inclusive) and created_before (exclusive)', async () => {
       const store = await openStore();
       const ps = [prediction(), prediction(), prediction()];
       for (const p of ps) await store.createPrediction(p);
-      const page = await store.listPredictions('alice', { createdAfter: ps[0].createdAt, createdBefore: new Date(Date.parse(ps[2].createdAt)).toISOString() });
+      const page = await store.listPredictions('alice', { createdAfter: ps[1].createdAt, createdBefore: new Date(Date.parse(ps[2].createdAt)).toISOString() });
       assert.deepEqual(page.results.map((p) => p.id), [ps[1].id]);
     });
 
-    it('refuses a cursor it did not make with a StoreError naming the cursor', async () => {
+    it('refuses a cursor it did not make with an InputError naming the cursor', async () => {
       const store = await openStore();
-      await assert.rejects(store.listPredictions('alice', { cursor: 'not-a-cursor' }), (e: unknown) => e instanceof StoreError && /cursor/.test(e.message));
+      await assert.rejects(store.listPredictions('alice', { cursor: 'not-a-cursor' }), (e: unknown) => e instanceof InputError && /cursor/.test(e.message));
     });
 
     it('cancels a starting prediction at once, asks a processing one to stop, leaves a finished one as it is', async () => {
@@ -206,8 +209,8 @@ describe('PostgresStore', { skip: postgresMissing() }, () => {
       assert.ok(failed?.completedAt);
       assert.equal(failed?.logs, 'Using seed: 7\n');
       assert.equal(await store.renewLease(p.id, 'w1', 60_000), false);
-      await assert.rejects(store.appendLogs(p.id, 'w1', 'late\n'), StoreError);
-      await assert.rejects(store.finishPrediction(p.id, 'w1', { status: 'succeeded', outputs: [outputOf('late')] }), StoreError);
+      await assert.rejects(store.appendLogs(p.id, 'w1', 'late\n'), LeaseLostError);
+      await assert.rejects(store.finishPrediction(p.id, 'w1', { status: 'succeeded', outputs: [outputOf('late')] }), LeaseLostError);
       assert.equal((await store.getPrediction(p.id))?.status, 'failed');
       assert.equal(await store.readOutput(p.id, 'out-0.webp'), undefined);
     });
@@ -247,6 +250,35 @@ describe('PostgresStore', { skip: postgresMissing() }, () => {
     });
   });
 
+  describe('retention', () => {
+    it('removes input, output files and logs of predictions completed before the cutoff, and says so', async () => {
+      const url = await server.createDatabase();
+      const store = await openStore(url);
+      const other = await openStore(url);
+      const old = prediction();
+      const running = prediction();
+      await store.createPrediction(old);
+      await store.createPrediction(running);
+      await store.claimNext('w1', 60_000);
+      await store.appendLogs(old.id, 'w1', 'Using seed: 3\n');
+      await store.finishPrediction(old.id, 'w1', { status: 'succeeded', outputs: [outputOf('img')] });
+      await store.claimNext('w1', 60_000);
+      const woken = nextChange(other, (id) => id === old.id);
+      assert.equal(await store.removeDataOlderThan(new Date(Date.now() + 60_000).toISOString()), 1);
+      await woken;
+      const removed = await store.getPrediction(old.id);
+      assert.equal(removed?.dataRemoved, true);
+      assert.deepEqual(removed?.input, {});
+      assert.equal(removed?.output, null);
+      assert.equal(removed?.logs, '');
+      assert.equal(removed?.status, 'succeeded');
+      assert.equal(await store.readOutput(old.id, 'out-0.webp'), undefined);
+      assert.equal((await store.getPrediction(running.id))?.dataRemoved, false);
+      assert.equal(await store.removeDataOlderThan(new Date(Date.now() + 60_000).toISOString()), 0);
+      await assert.rejects(store.removeDataOlderThan('yesterday'), InputError);
+    });
+  });
+
   describe('uploads and the webhook outbox', () => {
     it('keeps uploads with their bytes, lists an account newest first, deletes them', async () => {
       const store = await openStore();
@@ -262,11 +294,11 @@ describe('PostgresStore', { skip: postgresMissing() }, () => {
         createdAt,
         expiresAt: null,
       });
-      await store.createUpload(file('one', 'alice', '2024-08-22T12:26:51.079Z'), new Uint8Array([0, 255, 7]));
-      await store.createUpload(file('two', 'alice', '2024-08-22T12:26:52.079Z'), new Uint8Array([1, 2, 3]));
-      await store.createUpload(file('three', 'bob', '2024-08-22T12:26:53.079Z'), new Uint8Array([4, 5, 6]));
+      await store.createUpload(file('one', 'alice', '2024-08-22T12:26:51.079000Z'), new Uint8Array([0, 255, 7]));
+      await store.createUpload(file('two', 'alice', '2024-08-22T12:26:52.079000Z'), new Uint8Array([1, 2, 3]));
+      await store.createUpload(file('three', 'bob', '2024-08-22T12:26:53.079000Z'), new Uint8Array([4, 5, 6]));
       const got = await store.getUpload('one');
-      assert.deepEqual(got?.file, file('one', 'alice', '2024-08-22T12:26:51.079Z'));
+      assert.deepEqual(got?.file, file('one', 'alice', '2024-08-22T12:26:51.079000Z'));
       assert.deepEqual(got?.bytes, new Uint8Array([0, 255, 7]));
       assert.deepEqual((await store.listUploads('alice')).map((f) => f.id), ['two', 'one']);
       assert.equal(await store.deleteUpload('one'), true);
@@ -297,24 +329,32 @@ describe('PostgresStore', { skip: postgresMissing() }, () => {
       const api = await openStore(url);
       const worker = await openStore(url);
       const p = prediction();
+      /** What the API process reads when woken by the next change. */
+      const readOnWake = () => nextChange(api).then((id) => api.getPrediction(id));
+      const states: string[] = [];
+      const record = async (change: Promise<unknown>) => {
+        const woken = readOnWake();
+        await change;
+        const r = await woken;
+        states.push(`${r?.status}:${r?.logs.length}:${r?.output?.length ?? 0}`);
+      };
+      await record(worker.createPrediction(p));
+      await record(worker.claimNext('w1', 10_000));
+      await record(worker.appendLogs(p.id, 'w1', 'Using seed: 1\n'));
+      await record(worker.finishPrediction(p.id, 'w1', { status: 'succeeded', outputs: [outputOf('x')] }));
+      assert.deepEqual(states, ['starting:0:0', 'processing:0:0', 'processing:14:0', 'succeeded:14:1']);
+    });
+
+    it('tells its own listeners of its own changes once, right after the commit', async () => {
+      const store = await openStore();
+      const p = prediction();
       const seen: string[] = [];
-      api.onChange((id) => {
-        void api.getPrediction(id).then((r) => seen.push(`${r?.status}:${r?.logs.length}:${r?.output?.length ?? 0}`));
-      });
-      let changed = nextChange(api);
-      await worker.createPrediction(p);
-      assert.equal(await changed, p.id);
-      changed = nextChange(api);
-      await worker.claimNext('w1', 10_000);
-      await changed;
-      changed = nextChange(api);
-      await worker.appendLogs(p.id, 'w1', 'Using seed: 1\n');
-      await changed;
-      changed = nextChange(api);
-      await worker.finishPrediction(p.id, 'w1', { status: 'succeeded', outputs: [outputOf('x')] });
-      await changed;
-      await sleep(100);
-      assert.deepEqual(seen, ['starting:0:0', 'processing:0:0', 'processing:14:0', 'succeeded:14:1']);
+      store.onChange((id) => seen.push(id));
+      await store.createPrediction(p);
+      await Promise.resolve();
+      assert.deepEqual(seen, [p.id], 'before any NOTIFY could have come back');
+      await sleep(200);
+      assert.deepEqual(seen, [p.id], 'the NOTIFY of our own change is not told twice');
     });
 
     it('does not wake listeners for a lease renewal alone, and stops calling a removed listener', async () => {

@@ -3,119 +3,37 @@
 // claims never wait on each other nor take the same row; leases are judged on the database's clock, the one
 // clock every machine shares; a trigger NOTIFYs the prediction id on every visible change, inside the
 // changing transaction, so a listener never wakes before the change (outputs included) is readable.
+// Output and upload bytes live in the database (bytea), so no machine needs a shared folder.
 import pg from 'pg';
-import { KandinskyError } from '../../errors.js';
-import type {
-  ListPage,
-  ListQuery,
-  OutputFile,
-  PredictionRecord,
-  PredictionStatus,
-  Store,
-  UploadedFile,
-  WebhookDelivery,
-  WebhookEvent,
+import { KandinskyError, LeaseLostError, StoreError } from '../../errors.js';
+import {
+  LEASE_LAPSED_ERROR,
+  WEBHOOK_CLAIM_MS,
+  type ListPage,
+  type ListQuery,
+  type OutputFile,
+  type PredictionRecord,
+  type PredictionStatus,
+  type Store,
+  type UploadedFile,
+  type WebhookDelivery,
+  type WebhookEvent,
 } from '../types.js';
+import { checkNewPrediction, checkNewUpload, checkOutputs } from './checks.js';
+import { keysetPage, type Keyset } from './cursor.js';
+import { CHANGE_CHANNEL, MIGRATIONS } from './postgres-schema.js';
+import { canonicalTimestamp } from './timestamps.js';
 
-const CHANNEL = 'kandinsky_prediction_changed';
-const DEFAULT_PAGE_SIZE = 100;
-/** How long a delivery handed out by dueWebhooks stays hidden from the other API processes. */
-const WEBHOOK_RESERVATION_MS = 60_000;
 /** Wait before listening again after the LISTEN connection broke. */
 const RELISTEN_DELAY_MS = 1000;
 
-const NOW_ISO = `to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+// The database's clock stamps started_at, completed_at and leases: the one clock every machine shares.
+const NOW_TIMESTAMP = `to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 const NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
 
-export const LEASE_LAPSED_ERROR =
-  'The worker running this prediction stopped renewing its lease (it was killed or lost its connection); the prediction was not run again.';
-
-/** The store's database could not be reached or refused what was asked. */
-export class StoreError extends KandinskyError {}
-
-// One lock key for schema creation and one for the queue-length check, in the advisory-lock space.
+// Advisory-lock keys: one for migrations, one for the queue-length check of createPrediction.
 const SCHEMA_LOCK = 7_261_001;
 const QUEUE_LOCK = 7_261_002;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS predictions (
-  id text PRIMARY KEY,
-  seq bigserial NOT NULL,
-  account text NOT NULL,
-  model text NOT NULL,
-  version text NOT NULL,
-  input text NOT NULL,
-  status text NOT NULL,
-  logs text NOT NULL,
-  output text,
-  error text,
-  created_at text NOT NULL,
-  created_ts timestamptz NOT NULL,
-  started_at text,
-  completed_at text,
-  webhook text,
-  webhook_events_filter text,
-  stream boolean NOT NULL,
-  secret text NOT NULL,
-  cancel_requested boolean NOT NULL DEFAULT false,
-  data_removed boolean NOT NULL DEFAULT false,
-  lease_worker text,
-  lease_expires_at bigint
-);
-CREATE INDEX IF NOT EXISTS predictions_queue ON predictions (created_ts, seq) WHERE status = 'starting';
-CREATE INDEX IF NOT EXISTS predictions_leases ON predictions (lease_expires_at) WHERE status = 'processing';
-CREATE INDEX IF NOT EXISTS predictions_by_account ON predictions (account, created_ts DESC, id DESC);
-
-CREATE TABLE IF NOT EXISTS prediction_outputs (
-  prediction_id text NOT NULL REFERENCES predictions (id) ON DELETE CASCADE,
-  name text NOT NULL,
-  bytes bytea NOT NULL,
-  PRIMARY KEY (prediction_id, name)
-);
-
-CREATE TABLE IF NOT EXISTS uploads (
-  id text PRIMARY KEY,
-  account text NOT NULL,
-  name text NOT NULL,
-  content_type text NOT NULL,
-  size bigint NOT NULL,
-  sha256 text NOT NULL,
-  md5 text NOT NULL,
-  metadata text NOT NULL,
-  created_at text NOT NULL,
-  expires_at text,
-  bytes bytea NOT NULL
-);
-CREATE INDEX IF NOT EXISTS uploads_by_account ON uploads (account, created_at DESC);
-
-CREATE TABLE IF NOT EXISTS webhook_deliveries (
-  id text PRIMARY KEY,
-  prediction_id text NOT NULL,
-  url text NOT NULL,
-  event text NOT NULL,
-  body text NOT NULL,
-  attempts integer NOT NULL DEFAULT 0,
-  next_attempt_at bigint NOT NULL
-);
-CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (next_attempt_at);
-
-CREATE OR REPLACE FUNCTION kandinsky_notify_prediction() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM pg_notify('${CHANNEL}', NEW.id);
-  RETURN NULL;
-END $$;
-DROP TRIGGER IF EXISTS predictions_created ON predictions;
-CREATE TRIGGER predictions_created AFTER INSERT ON predictions
-  FOR EACH ROW EXECUTE FUNCTION kandinsky_notify_prediction();
-DROP TRIGGER IF EXISTS predictions_changed ON predictions;
--- A lease renewal alone changes nothing a client sees: no wake-up for it.
-CREATE TRIGGER predictions_changed AFTER UPDATE ON predictions
-  FOR EACH ROW WHEN (
-    (OLD.status, OLD.logs, OLD.output, OLD.error, OLD.started_at, OLD.completed_at, OLD.cancel_requested, OLD.data_removed, OLD.input)
-    IS DISTINCT FROM
-    (NEW.status, NEW.logs, NEW.output, NEW.error, NEW.started_at, NEW.completed_at, NEW.cancel_requested, NEW.data_removed, NEW.input)
-  ) EXECUTE FUNCTION kandinsky_notify_prediction();
-`;
 
 const PREDICTION_COLUMNS = `id, account, model, version, input, status, logs, output, error, created_at, started_at, completed_at,
   webhook, webhook_events_filter, stream, secret, cancel_requested, data_removed`;
@@ -192,35 +110,28 @@ function toUpload(row: UploadRow): UploadedFile {
   };
 }
 
-/** A keyset position in an account's list, newest first; `older` pages go on with `next`. */
-interface Cursor {
-  readonly direction: 'older' | 'newer';
-  readonly createdAt: string;
-  readonly id: string;
+const UPLOAD_COLUMNS = 'id, account, name, content_type, size, sha256, md5, metadata, created_at, expires_at';
+
+interface DeliveryRow {
+  id: string;
+  prediction_id: string;
+  url: string;
+  event: WebhookEvent;
+  body: string;
+  attempts: number;
+  next_attempt_at: string;
 }
 
-function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify([c.direction === 'older' ? 'n' : 'p', c.createdAt, c.id])).toString('base64url');
-}
-
-function decodeCursor(text: string): Cursor {
-  let parts: unknown;
-  try {
-    parts = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    parts = undefined;
-  }
-  if (
-    !Array.isArray(parts) ||
-    parts.length !== 3 ||
-    (parts[0] !== 'n' && parts[0] !== 'p') ||
-    typeof parts[1] !== 'string' ||
-    typeof parts[2] !== 'string' ||
-    Number.isNaN(Date.parse(parts[1]))
-  ) {
-    throw new StoreError(`cursor: expected a cursor from a previous page's next or previous, got ${JSON.stringify(text)}`);
-  }
-  return { direction: parts[0] === 'n' ? 'older' : 'newer', createdAt: parts[1], id: parts[2] };
+function toDelivery(row: DeliveryRow): WebhookDelivery {
+  return {
+    id: row.id,
+    predictionId: row.prediction_id,
+    url: row.url,
+    event: row.event,
+    body: row.body,
+    attempts: row.attempts,
+    nextAttemptAt: Number(row.next_attempt_at),
+  };
 }
 
 /** The URL without its password, for messages. */
@@ -234,10 +145,8 @@ function redacted(url: string): string {
   }
 }
 
-function leaseLost(predictionId: string, worker: string): StoreError {
-  return new StoreError(
-    `prediction ${predictionId}: worker ${worker} no longer holds it (its lease lapsed and it was recovered, or it was never claimed by this worker)`,
-  );
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export interface PostgresStoreOptions {
@@ -245,222 +154,188 @@ export interface PostgresStoreOptions {
   readonly poolSize?: number;
 }
 
+/** Connects to `url`, creates or migrates the tables (once, whichever process comes first) and starts listening. */
+export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+  const store = new PostgresStore(url, options);
+  try {
+    await store.migrate();
+    await store.listen();
+  } catch (e) {
+    await store.close();
+    throw e instanceof KandinskyError ? e : new StoreError(`${redacted(url)}: cannot open the store: ${(e as Error).message}`, { cause: e });
+  }
+  return store;
+}
+
 export class PostgresStore implements Store {
-  private readonly listeners = new Set<(predictionId: string) => void>();
-  private listenClient: pg.Client | undefined;
-  private closed = false;
+  readonly #pool: pg.Pool;
+  readonly #listeners = new Set<(predictionId: string) => void>();
+  /** Backends of our own pool: their NOTIFYs were already told to the listeners right after the commit. */
+  readonly #ownBackends = new Set<number>();
+  #listenClient: pg.Client | undefined;
+  #closed = false;
+  /** The URL without its password, naming the store in every refusal. */
+  readonly name: string;
 
-  private constructor(
-    private readonly url: string,
-    private readonly pool: pg.Pool,
-  ) {}
-
-  /** Connects, creates the tables when missing (once, whichever process comes first) and starts listening. */
-  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+  constructor(private readonly url: string, options: PostgresStoreOptions = {}) {
+    this.name = redacted(url);
+    this.#pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
     // An idle pooled connection that breaks is replaced at its next use; the event must not crash the process.
-    pool.on('error', () => {});
-    const store = new PostgresStore(url, pool);
-    try {
-      await store.transaction(async (client) => {
-        await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-        await client.query(SCHEMA);
-      });
-      await store.listen();
-    } catch (error) {
-      await store.close();
-      throw error instanceof StoreError ? error : new StoreError(`PostgreSQL store ${redacted(url)}: ${(error as Error).message}`, { cause: error });
-    }
-    return store;
+    this.#pool.on('error', () => {});
+    this.#pool.on('connect', (client) => this.#ownBackends.add(backendOf(client)));
+    this.#pool.on('remove', (client) => this.#ownBackends.delete(backendOf(client)));
   }
 
-  private async listen(): Promise<void> {
+  /** Brings the schema to the newest version, under a lock so that processes starting together migrate once. */
+  async migrate(): Promise<void> {
+    await this.#transaction('migrate the schema', async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+      await client.query('CREATE TABLE IF NOT EXISTS kandinsky_schema (version integer NOT NULL)');
+      const { rows } = await client.query<{ version: number }>('SELECT version FROM kandinsky_schema');
+      const version = rows[0]?.version ?? 0;
+      if (version > MIGRATIONS.length) {
+        throw new StoreError(`${this.name}: schema version ${version} is newer than this kandinsky knows (${MIGRATIONS.length}); upgrade kandinsky`);
+      }
+      for (let v = version; v < MIGRATIONS.length; v++) await client.query(MIGRATIONS[v]);
+      if (rows.length === 0) await client.query('INSERT INTO kandinsky_schema (version) VALUES ($1)', [MIGRATIONS.length]);
+      else await client.query('UPDATE kandinsky_schema SET version = $1', [MIGRATIONS.length]);
+    });
+  }
+
+  /** One connection of its own LISTENs: pooled ones come and go. */
+  async listen(): Promise<void> {
     const client = new pg.Client({ connectionString: this.url });
     client.on('notification', (message) => {
-      if (message.channel !== CHANNEL || message.payload === undefined) return;
-      for (const listener of this.listeners) listener(message.payload);
+      if (message.channel !== CHANGE_CHANNEL || message.payload === undefined || this.#ownBackends.has(message.processId)) return;
+      this.#notify([message.payload]);
     });
-    client.on('error', () => this.relisten(client));
-    client.on('end', () => this.relisten(client));
+    client.on('error', () => this.#relisten(client));
+    client.on('end', () => this.#relisten(client));
     await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
-    this.listenClient = client;
+    await client.query(`LISTEN ${CHANGE_CHANNEL}`);
+    if (this.#closed) await client.end();
+    else this.#listenClient = client;
   }
 
   /** After a broken LISTEN connection (server restart, network): listen again until it works or the store closes. */
-  private relisten(broken: pg.Client): void {
-    if (this.closed || this.listenClient !== broken) return;
-    this.listenClient = undefined;
+  #relisten(broken: pg.Client): void {
+    if (this.#closed || this.#listenClient !== broken) return;
+    this.#listenClient = undefined;
     broken.end().catch(() => {});
     const retry = () => {
-      if (this.closed) return;
-      this.listen().catch(() => setTimeout(retry, RELISTEN_DELAY_MS).unref());
+      if (!this.#closed) this.listen().catch(() => setTimeout(retry, RELISTEN_DELAY_MS).unref());
     };
     setTimeout(retry, RELISTEN_DELAY_MS).unref();
   }
 
-  private async query<R extends pg.QueryResultRow>(text: string, values: readonly unknown[] = []): Promise<pg.QueryResult<R>> {
-    try {
-      return await this.pool.query<R>(text, values as unknown[]);
-    } catch (error) {
-      throw new StoreError(`PostgreSQL store ${redacted(this.url)}: ${(error as Error).message}`, { cause: error });
-    }
-  }
-
-  private async transaction<T>(body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw new StoreError(`PostgreSQL store ${redacted(this.url)}: ${(error as Error).message}`, { cause: error });
-    }
-    try {
-      await client.query('BEGIN');
-      const result = await body(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      if (error instanceof KandinskyError) throw error;
-      throw new StoreError(`PostgreSQL store ${redacted(this.url)}: ${(error as Error).message}`, { cause: error });
-    } finally {
-      client.release();
-    }
-  }
-
   async createPrediction(p: PredictionRecord, maxQueue?: number): Promise<boolean> {
-    return this.transaction(async (client) => {
+    checkNewPrediction(p);
+    const created = await this.#transaction('create a prediction', async (client) => {
       if (maxQueue !== undefined) {
-        // Serialises creates across API processes so that the count and the insert agree.
+        // Serialises the creates that check the queue's length, across API processes, so count and insert agree.
         await client.query('SELECT pg_advisory_xact_lock($1)', [QUEUE_LOCK]);
         const waiting = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM predictions WHERE status = 'starting'`);
         if (waiting.rows[0].n >= maxQueue) return false;
       }
       await client.query(
-        `INSERT INTO predictions (id, account, model, version, input, status, logs, output, error, created_at, created_ts,
-           started_at, completed_at, webhook, webhook_events_filter, stream, secret, cancel_requested, data_removed)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text, $10::timestamptz, $11, $12, $13, $14, $15, $16, $17, $18)`,
+        `INSERT INTO predictions (id, account, model, version, input, status, logs, output, error, created_at, started_at, completed_at,
+           webhook, webhook_events_filter, stream, secret, cancel_requested, data_removed)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
         [
-          p.id,
-          p.account,
-          p.model,
-          p.version,
-          JSON.stringify(p.input),
-          p.status,
-          p.logs,
-          p.output === null ? null : JSON.stringify(p.output),
-          p.error,
-          p.createdAt,
-          p.startedAt,
-          p.completedAt,
-          p.webhook,
-          p.webhookEventsFilter === null ? null : JSON.stringify(p.webhookEventsFilter),
-          p.stream,
-          p.secret,
-          p.cancelRequested,
-          p.dataRemoved,
+          p.id, p.account, p.model, p.version, JSON.stringify(p.input), p.status, p.logs,
+          p.output === null ? null : JSON.stringify(p.output), p.error, p.createdAt, p.startedAt, p.completedAt, p.webhook,
+          p.webhookEventsFilter === null ? null : JSON.stringify(p.webhookEventsFilter), p.stream, p.secret, p.cancelRequested, p.dataRemoved,
         ],
       );
       return true;
     });
+    if (created) this.#notify([p.id]);
+    return created;
   }
 
   async getPrediction(id: string): Promise<PredictionRecord | undefined> {
-    const { rows } = await this.query<PredictionRow>(`SELECT ${PREDICTION_COLUMNS} FROM predictions WHERE id = $1`, [id]);
+    const { rows } = await this.#query<PredictionRow>('read a prediction', `SELECT ${PREDICTION_COLUMNS} FROM predictions WHERE id = $1`, [id]);
     return rows.length === 0 ? undefined : toRecord(rows[0]);
   }
 
   async listPredictions(account: string, query: ListQuery): Promise<ListPage> {
-    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    const filters = ['account = $1'];
-    const values: unknown[] = [account];
-    if (query.createdAfter !== undefined) {
-      values.push(query.createdAfter);
-      filters.push(`created_ts > $${values.length}::timestamptz`);
-    }
-    if (query.createdBefore !== undefined) {
-      values.push(query.createdBefore);
-      filters.push(`created_ts < $${values.length}::timestamptz`);
-    }
-    const where = filters.join(' AND ');
-    // The keyset comparison with the two values that follow the filters' own.
-    const beyond = (direction: Cursor['direction']) =>
-      `(created_ts, id) ${direction === 'older' ? '<' : '>'} ($${values.length + 1}::timestamptz, $${values.length + 2})`;
-    const order = (direction: Cursor['direction']) => (direction === 'older' ? 'created_ts DESC, id DESC' : 'created_ts ASC, id ASC');
-
-    const direction = cursor?.direction ?? 'older';
-    const pageValues = cursor === undefined ? [...values] : [...values, cursor.createdAt, cursor.id];
-    const pageWhere = cursor === undefined ? where : `${where} AND ${beyond(direction)}`;
-    const { rows } = await this.query<PredictionRow>(
-      `SELECT ${PREDICTION_COLUMNS} FROM predictions WHERE ${pageWhere} ORDER BY ${order(direction)} LIMIT ${limit + 1}`,
-      pageValues,
+    const after = query.createdAfter === undefined ? null : canonicalTimestamp(query.createdAfter, 'created_after');
+    const before = query.createdBefore === undefined ? null : canonicalTimestamp(query.createdBefore, 'created_before');
+    const filter = `account = $1 AND ($2::text IS NULL OR created_at >= $2) AND ($3::text IS NULL OR created_at < $3)`;
+    const keyset = async (sql: string, key: Keyset | null, limit: number) => {
+      const { rows } = await this.#query<PredictionRow>('list predictions', sql, [account, after, before, key?.createdAt ?? null, key?.id ?? null, limit]);
+      return rows.map(toRecord);
+    };
+    const page = await keysetPage(
+      {
+        older: (key, limit) =>
+          keyset(
+            `SELECT ${PREDICTION_COLUMNS} FROM predictions
+             WHERE ${filter} AND ($4::text IS NULL OR (created_at, id) < ($4, $5)) ORDER BY created_at DESC, id DESC LIMIT $6`,
+            key,
+            limit,
+          ),
+        newer: (key, limit) =>
+          keyset(
+            `SELECT ${PREDICTION_COLUMNS} FROM predictions
+             WHERE ${filter} AND (created_at, id) > ($4, $5) ORDER BY created_at ASC, id ASC LIMIT $6`,
+            key,
+            limit,
+          ),
+      },
+      query.cursor,
+      query.limit,
     );
-    const more = rows.length > limit;
-    const page = rows.slice(0, limit);
-    if (direction === 'newer') page.reverse();
-    const results = page.map(toRecord);
-    if (results.length === 0) return { results, next: null, previous: null };
-
-    const first = results[0];
-    const last = results[results.length - 1];
-    const exists = async (side: Cursor['direction'], from: PredictionRecord) => {
-      const found = await this.query(`SELECT 1 FROM predictions WHERE ${where} AND ${beyond(side)} LIMIT 1`, [
-        ...values,
-        from.createdAt,
-        from.id,
-      ]);
-      return found.rows.length > 0;
-    };
-    const hasOlder = direction === 'older' ? more : await exists('older', last);
-    const hasNewer = direction === 'newer' ? more : cursor !== undefined && (await exists('newer', first));
-    return {
-      results,
-      next: hasOlder ? encodeCursor({ direction: 'older', createdAt: last.createdAt, id: last.id }) : null,
-      previous: hasNewer ? encodeCursor({ direction: 'newer', createdAt: first.createdAt, id: first.id }) : null,
-    };
+    return { results: page.rows, next: page.next, previous: page.previous };
   }
 
   async cancelPrediction(id: string): Promise<PredictionRecord | undefined> {
-    const { rows } = await this.query<PredictionRow>(
+    const { rows } = await this.#query<PredictionRow>(
+      'cancel a prediction',
       `UPDATE predictions SET
          status = CASE WHEN status = 'starting' THEN 'canceled' ELSE status END,
-         completed_at = CASE WHEN status = 'starting' THEN ${NOW_ISO} ELSE completed_at END,
+         completed_at = CASE WHEN status = 'starting' THEN ${NOW_TIMESTAMP} ELSE completed_at END,
          cancel_requested = (status = 'processing')
-       WHERE id = $1 AND status IN ('starting', 'processing')
+       WHERE id = $1 AND (status = 'starting' OR (status = 'processing' AND NOT cancel_requested))
        RETURNING ${PREDICTION_COLUMNS}`,
       [id],
     );
-    return rows.length > 0 ? toRecord(rows[0]) : this.getPrediction(id);
+    if (rows.length === 0) return this.getPrediction(id);
+    this.#notify([id]);
+    return toRecord(rows[0]);
   }
 
   async claimNext(worker: string, leaseMs: number): Promise<PredictionRecord | undefined> {
-    const { rows } = await this.query<PredictionRow>(
-      `UPDATE predictions SET status = 'processing', started_at = ${NOW_ISO}, lease_worker = $1, lease_expires_at = ${NOW_MS} + $2
-       WHERE id = (
-         SELECT id FROM predictions WHERE status = 'starting' ORDER BY created_ts, seq LIMIT 1 FOR UPDATE SKIP LOCKED
-       )
+    // SKIP LOCKED: a row another worker is claiming right now is passed over, never waited for nor taken twice.
+    const { rows } = await this.#query<PredictionRow>(
+      'claim a prediction',
+      `UPDATE predictions SET status = 'processing', started_at = ${NOW_TIMESTAMP}, lease_worker = $1, lease_expires_at = ${NOW_MS} + $2
+       WHERE id = (SELECT id FROM predictions WHERE status = 'starting' ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
        RETURNING ${PREDICTION_COLUMNS}`,
       [worker, Math.round(leaseMs)],
     );
-    return rows.length === 0 ? undefined : toRecord(rows[0]);
+    if (rows.length === 0) return undefined;
+    this.#notify([rows[0].id]);
+    return toRecord(rows[0]);
   }
 
   async renewLease(predictionId: string, worker: string, leaseMs: number): Promise<boolean> {
-    const { rowCount } = await this.query(
-      `UPDATE predictions SET lease_expires_at = ${NOW_MS} + $3
-       WHERE id = $1 AND lease_worker = $2 AND status = 'processing'`,
+    const { rowCount } = await this.#query(
+      'renew a lease',
+      `UPDATE predictions SET lease_expires_at = ${NOW_MS} + $3 WHERE id = $1 AND status = 'processing' AND lease_worker = $2`,
       [predictionId, worker, Math.round(leaseMs)],
     );
     return rowCount === 1;
   }
 
   async appendLogs(predictionId: string, worker: string, text: string): Promise<void> {
-    const { rowCount } = await this.query(
-      `UPDATE predictions SET logs = logs || $3 WHERE id = $1 AND lease_worker = $2 AND status = 'processing'`,
+    const { rowCount } = await this.#query(
+      'append logs',
+      `UPDATE predictions SET logs = logs || $3 WHERE id = $1 AND status = 'processing' AND lease_worker = $2`,
       [predictionId, worker, text],
     );
-    if (rowCount !== 1) throw leaseLost(predictionId, worker);
+    if (rowCount !== 1) throw this.#leaseLost(predictionId, worker);
+    this.#notify([predictionId]);
   }
 
   async finishPrediction(
@@ -468,46 +343,42 @@ export class PostgresStore implements Store {
     worker: string,
     result: { status: 'succeeded' | 'failed' | 'canceled'; error?: string; outputs?: readonly { file: OutputFile; bytes: Uint8Array }[] },
   ): Promise<void> {
-    const outputs = result.status === 'succeeded' ? (result.outputs ?? []) : [];
-    await this.transaction(async (client) => {
-      // The outputs go in first: the row's update fires the NOTIFY, and both commit together.
-      const held = await client.query(
-        `SELECT 1 FROM predictions WHERE id = $1 AND lease_worker = $2 AND status = 'processing' FOR UPDATE`,
-        [predictionId, worker],
-      );
-      if (held.rows.length === 0) throw leaseLost(predictionId, worker);
-      for (const { file, bytes } of outputs) {
-        await client.query(
-          `INSERT INTO prediction_outputs (prediction_id, name, bytes) VALUES ($1, $2, $3)
-           ON CONFLICT (prediction_id, name) DO UPDATE SET bytes = EXCLUDED.bytes`,
-          [predictionId, file.name, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)],
-        );
+    checkOutputs(predictionId, result.status, result.outputs);
+    await this.#transaction('finish a prediction', async (client) => {
+      // The row is locked first so the lease cannot lapse into a recovery between the check and the commit.
+      const held = await client.query(`SELECT 1 FROM predictions WHERE id = $1 AND status = 'processing' AND lease_worker = $2 FOR UPDATE`, [
+        predictionId,
+        worker,
+      ]);
+      if (held.rows.length === 0) throw this.#leaseLost(predictionId, worker);
+      for (const { file, bytes } of result.outputs ?? []) {
+        await client.query(`INSERT INTO prediction_outputs (prediction_id, name, bytes) VALUES ($1, $2, $3)`, [predictionId, file.name, asBuffer(bytes)]);
       }
       await client.query(
-        `UPDATE predictions SET status = $2, error = $3, output = $4, completed_at = ${NOW_ISO},
-           lease_worker = NULL, lease_expires_at = NULL
+        `UPDATE predictions SET status = $2, error = $3, output = $4, completed_at = ${NOW_TIMESTAMP}, lease_worker = NULL, lease_expires_at = NULL
          WHERE id = $1`,
-        [
-          predictionId,
-          result.status,
-          result.status === 'failed' ? (result.error ?? null) : null,
-          result.status === 'succeeded' ? JSON.stringify(outputs.map((o) => o.file)) : null,
-        ],
+        [predictionId, result.status, result.error ?? null, result.outputs === undefined ? null : JSON.stringify(result.outputs.map((o) => o.file))],
       );
     });
+    this.#notify([predictionId]);
   }
 
+  /** `now` defaults to the database's clock, the one the leases were given by. */
   async recoverLapsedLeases(now?: number): Promise<number> {
-    const { rowCount } = await this.query(
-      `UPDATE predictions SET status = 'failed', error = $2, completed_at = ${NOW_ISO}, lease_worker = NULL, lease_expires_at = NULL
-       WHERE status = 'processing' AND lease_expires_at <= coalesce($1::bigint, ${NOW_MS})`,
+    const { rows } = await this.#query<{ id: string }>(
+      'recover lapsed leases',
+      `UPDATE predictions SET status = 'failed', error = $2, completed_at = ${NOW_TIMESTAMP}, lease_worker = NULL, lease_expires_at = NULL
+       WHERE status = 'processing' AND lease_expires_at < coalesce($1::bigint, ${NOW_MS})
+       RETURNING id`,
       [now === undefined ? null : Math.round(now), LEASE_LAPSED_ERROR],
     );
-    return rowCount ?? 0;
+    this.#notify(rows.map((r) => r.id));
+    return rows.length;
   }
 
   async readOutput(predictionId: string, name: string): Promise<Uint8Array | undefined> {
-    const { rows } = await this.query<{ bytes: Buffer }>(
+    const { rows } = await this.#query<{ bytes: Buffer }>(
+      'read an output file',
       `SELECT bytes FROM prediction_outputs WHERE prediction_id = $1 AND name = $2`,
       [predictionId, name],
     );
@@ -515,112 +386,149 @@ export class PostgresStore implements Store {
   }
 
   async createUpload(f: UploadedFile, bytes: Uint8Array): Promise<void> {
-    await this.query(
+    checkNewUpload(f, bytes);
+    await this.#query(
+      'store an upload',
       `INSERT INTO uploads (id, account, name, content_type, size, sha256, md5, metadata, created_at, expires_at, bytes)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [
-        f.id,
-        f.account,
-        f.name,
-        f.contentType,
-        f.size,
-        f.sha256,
-        f.md5,
-        JSON.stringify(f.metadata),
-        f.createdAt,
-        f.expiresAt,
-        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-      ],
+      [f.id, f.account, f.name, f.contentType, f.size, f.sha256, f.md5, JSON.stringify(f.metadata), f.createdAt, f.expiresAt, asBuffer(bytes)],
     );
   }
 
   async getUpload(id: string): Promise<{ file: UploadedFile; bytes: Uint8Array } | undefined> {
-    const { rows } = await this.query<UploadRow & { bytes: Buffer }>(`SELECT * FROM uploads WHERE id = $1`, [id]);
+    const { rows } = await this.#query<UploadRow & { bytes: Buffer }>('read an upload', `SELECT ${UPLOAD_COLUMNS}, bytes FROM uploads WHERE id = $1`, [id]);
     return rows.length === 0 ? undefined : { file: toUpload(rows[0]), bytes: new Uint8Array(rows[0].bytes) };
   }
 
   async listUploads(account: string): Promise<readonly UploadedFile[]> {
-    const { rows } = await this.query<UploadRow>(
-      `SELECT id, account, name, content_type, size, sha256, md5, metadata, created_at, expires_at
-       FROM uploads WHERE account = $1 ORDER BY created_at DESC, id DESC`,
+    const { rows } = await this.#query<UploadRow>(
+      'list uploads',
+      `SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE account = $1 ORDER BY created_at DESC, id DESC`,
       [account],
     );
     return rows.map(toUpload);
   }
 
   async deleteUpload(id: string): Promise<boolean> {
-    const { rowCount } = await this.query(`DELETE FROM uploads WHERE id = $1`, [id]);
+    const { rowCount } = await this.#query('delete an upload', `DELETE FROM uploads WHERE id = $1`, [id]);
     return rowCount === 1;
   }
 
   async enqueueWebhook(d: Omit<WebhookDelivery, 'attempts'>): Promise<void> {
-    await this.query(
+    await this.#query(
+      'queue a webhook delivery',
       `INSERT INTO webhook_deliveries (id, prediction_id, url, event, body, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6)`,
       [d.id, d.predictionId, d.url, d.event, d.body, Math.round(d.nextAttemptAt)],
     );
   }
 
-  /**
-   * The deliveries due at `now`, oldest first. Each one handed out is hidden from other callers for a while, so
-   * that the API processes sharing this database do not all send it; a sender that dies lets it come due again.
-   */
   async dueWebhooks(now: number, limit: number): Promise<readonly WebhookDelivery[]> {
-    const { rows } = await this.query<{
-      id: string;
-      prediction_id: string;
-      url: string;
-      event: WebhookEvent;
-      body: string;
-      attempts: number;
-      next_attempt_at: string;
-    }>(
+    // SKIP LOCKED: two API processes asking at once get different deliveries.
+    const { rows } = await this.#query<DeliveryRow>(
+      'read due webhook deliveries',
       `WITH due AS (
          SELECT id, next_attempt_at FROM webhook_deliveries WHERE next_attempt_at <= $1
          ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
        )
        UPDATE webhook_deliveries w SET next_attempt_at = $1 + $3 FROM due WHERE w.id = due.id
        RETURNING w.id, w.prediction_id, w.url, w.event, w.body, w.attempts, due.next_attempt_at`,
-      [Math.round(now), limit, WEBHOOK_RESERVATION_MS],
+      [Math.round(now), limit, WEBHOOK_CLAIM_MS],
     );
-    return rows
-      .map((r) => ({
-        id: r.id,
-        predictionId: r.prediction_id,
-        url: r.url,
-        event: r.event,
-        body: r.body,
-        attempts: r.attempts,
-        nextAttemptAt: Number(r.next_attempt_at),
-      }))
-      .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || (a.id < b.id ? -1 : 1));
+    return rows.map(toDelivery).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || (a.id < b.id ? -1 : 1));
   }
 
   async webhookDelivered(id: string): Promise<void> {
-    await this.query(`DELETE FROM webhook_deliveries WHERE id = $1`, [id]);
+    await this.#query('record a webhook delivery', `DELETE FROM webhook_deliveries WHERE id = $1`, [id]);
   }
 
   async webhookFailed(id: string, nextAttemptAt: number | null): Promise<void> {
     if (nextAttemptAt === null) {
-      await this.query(`DELETE FROM webhook_deliveries WHERE id = $1`, [id]);
+      await this.#query('record a failed webhook delivery', `DELETE FROM webhook_deliveries WHERE id = $1`, [id]);
     } else {
-      await this.query(`UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $2 WHERE id = $1`, [
-        id,
-        Math.round(nextAttemptAt),
-      ]);
+      await this.#query(
+        'record a failed webhook delivery',
+        `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $2 WHERE id = $1`,
+        [id, Math.round(nextAttemptAt)],
+      );
     }
   }
 
+  async removeDataOlderThan(cutoff: string): Promise<number> {
+    const before = canonicalTimestamp(cutoff, 'cutoff');
+    const ids = await this.#transaction('remove old prediction data', async (client) => {
+      const { rows } = await client.query<{ id: string }>(
+        `UPDATE predictions SET input = '{}', output = NULL, logs = '', data_removed = true
+         WHERE NOT data_removed AND completed_at < $1 RETURNING id`,
+        [before],
+      );
+      const removed = rows.map((r) => r.id);
+      await client.query(`DELETE FROM prediction_outputs WHERE prediction_id = ANY($1::text[])`, [removed]);
+      return removed;
+    });
+    this.#notify(ids);
+    return ids.length;
+  }
+
   onChange(listener: (predictionId: string) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.listeners.clear();
-    const client = this.listenClient;
-    this.listenClient = undefined;
-    await Promise.all([client?.end().catch(() => {}), this.pool.end().catch(() => {})]);
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listeners.clear();
+    const client = this.#listenClient;
+    this.#listenClient = undefined;
+    await Promise.all([client?.end().catch(() => {}), this.#pool.end().catch(() => {})]);
   }
+
+  /** Listeners run on their own microtasks: one that throws neither undoes a commit nor silences the others. */
+  #notify(ids: Iterable<string>): void {
+    for (const id of ids) for (const listener of this.#listeners) queueMicrotask(() => listener(id));
+  }
+
+  #leaseLost(predictionId: string, worker: string): LeaseLostError {
+    return new LeaseLostError(`${this.name}: worker ${worker} no longer holds prediction ${predictionId} (its lease lapsed, or it was finished)`);
+  }
+
+  #refusal(what: string, e: unknown): KandinskyError {
+    if (e instanceof KandinskyError) return e;
+    return new StoreError(`${this.name}: cannot ${what}: ${(e as Error).message}`, { cause: e });
+  }
+
+  async #query<R extends pg.QueryResultRow>(what: string, text: string, values: readonly unknown[]): Promise<pg.QueryResult<R>> {
+    if (this.#closed) throw new StoreError(`${this.name}: cannot ${what}: the store is closed`);
+    try {
+      return await this.#pool.query<R>(text, values as unknown[]);
+    } catch (e) {
+      throw this.#refusal(what, e);
+    }
+  }
+
+  async #transaction<T>(what: string, body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new StoreError(`${this.name}: cannot ${what}: the store is closed`);
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (e) {
+      throw this.#refusal(what, e);
+    }
+    try {
+      await client.query('BEGIN');
+      const result = await body(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw this.#refusal(what, e);
+    } finally {
+      client.release();
+    }
+  }
+}
+
+/** The server process behind a pooled connection: NOTIFYs name it as their sender. */
+function backendOf(client: pg.PoolClient): number {
+  return (client as unknown as { processID: number }).processID;
 }
