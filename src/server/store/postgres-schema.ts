@@ -18,7 +18,7 @@ export const MIGRATIONS: readonly string[] = [
     output text,
     error text,
     created_at text COLLATE "C" NOT NULL,
-    started_at text,
+    started_at text COLLATE "C",
     completed_at text COLLATE "C",
     webhook text,
     webhook_events_filter text,

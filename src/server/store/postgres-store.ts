@@ -27,8 +27,12 @@ import { canonicalTimestamp } from './timestamps.js';
 /** Wait before listening again after the LISTEN connection broke. */
 const RELISTEN_DELAY_MS = 1000;
 
-// The database's clock stamps started_at, completed_at and leases: the one clock every machine shares.
+// The database's clock stamps started_at, completed_at and leases: the one clock every machine shares. A
+// stamp is never earlier than the one before it on the same prediction (created_at comes from the API
+// process's clock), so the times stay in order whatever the machines' clocks say.
 const NOW_TIMESTAMP = `to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const STARTED_AT = `greatest(created_at, ${NOW_TIMESTAMP} COLLATE "C")`;
+const COMPLETED_AT = `greatest(coalesce(started_at, created_at), ${NOW_TIMESTAMP} COLLATE "C")`;
 const NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
 
 // Advisory-lock keys: one for migrations, one for the queue-length check of createPrediction.
@@ -294,7 +298,7 @@ export class PostgresStore implements Store {
       'cancel a prediction',
       `UPDATE predictions SET
          status = CASE WHEN status = 'starting' THEN 'canceled' ELSE status END,
-         completed_at = CASE WHEN status = 'starting' THEN ${NOW_TIMESTAMP} ELSE completed_at END,
+         completed_at = CASE WHEN status = 'starting' THEN ${COMPLETED_AT} ELSE completed_at END,
          cancel_requested = (status = 'processing')
        WHERE id = $1 AND (status = 'starting' OR (status = 'processing' AND NOT cancel_requested))
        RETURNING ${PREDICTION_COLUMNS}`,
@@ -309,7 +313,7 @@ export class PostgresStore implements Store {
     // SKIP LOCKED: a row another worker is claiming right now is passed over, never waited for nor taken twice.
     const { rows } = await this.#query<PredictionRow>(
       'claim a prediction',
-      `UPDATE predictions SET status = 'processing', started_at = ${NOW_TIMESTAMP}, lease_worker = $1, lease_expires_at = ${NOW_MS} + $2
+      `UPDATE predictions SET status = 'processing', started_at = ${STARTED_AT}, lease_worker = $1, lease_expires_at = ${NOW_MS} + $2
        WHERE id = (SELECT id FROM predictions WHERE status = 'starting' ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
        RETURNING ${PREDICTION_COLUMNS}`,
       [worker, Math.round(leaseMs)],
@@ -355,7 +359,7 @@ export class PostgresStore implements Store {
         await client.query(`INSERT INTO prediction_outputs (prediction_id, name, bytes) VALUES ($1, $2, $3)`, [predictionId, file.name, asBuffer(bytes)]);
       }
       await client.query(
-        `UPDATE predictions SET status = $2, error = $3, output = $4, completed_at = ${NOW_TIMESTAMP}, lease_worker = NULL, lease_expires_at = NULL
+        `UPDATE predictions SET status = $2, error = $3, output = $4, completed_at = ${COMPLETED_AT}, lease_worker = NULL, lease_expires_at = NULL
          WHERE id = $1`,
         [predictionId, result.status, result.error ?? null, result.outputs === undefined ? null : JSON.stringify(result.outputs.map((o) => o.file))],
       );
@@ -367,7 +371,7 @@ export class PostgresStore implements Store {
   async recoverLapsedLeases(now?: number): Promise<number> {
     const { rows } = await this.#query<{ id: string }>(
       'recover lapsed leases',
-      `UPDATE predictions SET status = 'failed', error = $2, completed_at = ${NOW_TIMESTAMP}, lease_worker = NULL, lease_expires_at = NULL
+      `UPDATE predictions SET status = 'failed', error = $2, completed_at = ${COMPLETED_AT}, lease_worker = NULL, lease_expires_at = NULL
        WHERE status = 'processing' AND lease_expires_at < coalesce($1::bigint, ${NOW_MS})
        RETURNING id`,
       [now === undefined ? null : Math.round(now), LEASE_LAPSED_ERROR],
