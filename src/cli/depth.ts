@@ -1,7 +1,7 @@
 import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
-import { findModel } from '../generation/index.js';
+import { findModel, type FoundModel } from '../generation/index.js';
 import { readImage, writeImageFile, type PilImage } from '../image/index.js';
 import type { Device } from '../onnx/index.js';
 import { DEFAULT_DEPTH_MODEL, DepthEstimationPipeline } from '../pipelines/index.js';
@@ -31,7 +31,7 @@ export function registerDepth(program: Command): void {
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
     .action(async (photo: string, opts: { out: string; model?: string; revision?: string; device?: Device; threads?: number }) => {
       if (extname(opts.out).toLowerCase() !== '.png') throw new InputError(`--out ${opts.out}: the depth map is written as PNG; give a .png name`);
-      const depth = await estimateDepth(await readImage(photo), { ...opts, what: '--model' });
+      const { depth } = await estimateDepth(await readImage(photo), { ...opts, what: '--model' });
       await writeImageFile(opts.out, depth, 'png');
       console.log(opts.out);
     });
@@ -41,17 +41,17 @@ export function registerDepth(program: Command): void {
  * The depth map of `photo` at its own size (the pipeline's `depth`), the model found or pulled as every other
  * model is, and released before this returns: DPT-Large holds 1.3 GB that the Kandinsky networks then need.
  */
-export async function estimateDepth(photo: PilImage, o: DepthOptions): Promise<PilImage> {
+export async function estimateDepth(photo: PilImage, o: DepthOptions): Promise<{ depth: PilImage; model: FoundModel }> {
   const view = createPullProgress();
-  let dir: string;
+  let model: FoundModel;
   try {
-    dir = (await findModel(o.model ?? DEFAULT_DEPTH_MODEL, { what: o.what, revision: o.revision, onPullProgress: view.onProgress, signal: o.signal })).dir;
+    model = await findModel(o.model ?? DEFAULT_DEPTH_MODEL, { what: o.what, revision: o.revision, onPullProgress: view.onProgress, signal: o.signal });
   } finally {
     view.stop();
   }
-  const pipe = await DepthEstimationPipeline.fromPretrained(dir, { device: o.device, threads: o.threads });
+  const pipe = await DepthEstimationPipeline.fromPretrained(model.dir, { device: o.device, threads: o.threads });
   try {
-    return (await pipe.call(photo)).depth;
+    return { depth: (await pipe.call(photo)).depth, model };
   } finally {
     await pipe.release();
   }

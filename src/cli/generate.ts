@@ -78,15 +78,14 @@ async function generate(promptArg: string | undefined, given: GenerateFlags): Pr
       const prior = plan.imageEmbeds ? undefined : await findPrior(decoder.dir, flags.prior, { ...find, revision: undefined, what: '--prior' });
       pullView.stop();
       // Estimated here, before the worker loads any Kandinsky network, and released once done.
-      const inputs = read.hintPhoto
-        ? { ...read, hint: await estimateDepth(read.hintPhoto, { model: plan.depthModel, what: '--depth-model', device, threads: plan.threads, signal }) }
-        : read;
+      const estimated = read.hintPhoto ? await estimateDepth(read.hintPhoto, { model: plan.depthModel, what: '--depth-model', device, threads: plan.threads, signal }) : undefined;
+      const inputs = estimated ? { ...read, hint: estimated.depth } : read;
       const seed = plan.seed ?? BigInt(randomInt(2 ** 32));
       console.error(`Using seed: ${seed}`);
       const request = buildRequest(plan, inputs, mode, decoder, prior, seed);
       const result = await runInWorker(request, { device, threads: plan.threads, variant: flags.variant, memoryBudget: plan.memoryBudget }, signal);
       const paths = outputPaths(plan, result.images!.shape[0], existsSync);
-      await saveOutputs(result.images!, paths, plan, { mode, seed, decoder, prior, request, variant: flags.variant });
+      await saveOutputs(result.images!, paths, plan, { mode, seed, decoder, prior, depthModel: estimated?.model, request, variant: flags.variant });
       for (const p of paths) console.log(p);
     } finally {
       pullView.stop();

@@ -15,6 +15,8 @@ export interface RunRecord {
   readonly seed: bigint;
   readonly decoder: FoundModel;
   readonly prior?: FoundModel;
+  /** The DPT model that estimated --hint-from's depth. */
+  readonly depthModel?: FoundModel;
   readonly request: GenerationRequest;
   readonly variant?: string;
 }
@@ -70,6 +72,7 @@ async function parametersOf(plan: GeneratePlan, run: RunRecord): Promise<Generat
     scheduler,
     model: await modelRecord(run.decoder, ['unet', 'movq']),
     prior: run.prior ? await modelRecord(run.prior, ['text_encoder', 'image_encoder', 'prior']) : undefined,
+    depth_model: run.depthModel ? await modelRecord(run.depthModel, ['.']) : undefined,
     variant: run.variant,
     inputs: inputsOf(plan),
     mix: plan.mix.length > 0 ? plan.mix.map((m): MixRecord => ('text' in m ? { text: m.text, weight: m.weight } : { ...fileRecord(m.imagePath), weight: m.weight })) : undefined,
@@ -99,6 +102,7 @@ export function storedFlags(p: GenerationParameters): GenerateFlags {
     mask: p.inputs?.mask_image?.file,
     hint: p.inputs?.hint?.file,
     hintFrom: p.inputs?.hint_from?.file,
+    depthModel: p.depth_model?.id,
     imageEmbeds: p.inputs?.image_embeds?.file,
     mix: p.mix?.map((m) => ('text' in m ? `text:${m.text}=${m.weight}` : `image:${m.file}=${m.weight}`)),
   };

@@ -42,6 +42,8 @@ export interface GenerationParameters {
   readonly scheduler?: string;
   readonly model?: ModelSource;
   readonly prior?: ModelSource;
+  /** The depth model that made the ControlNet hint from a photo (`hint_from`). */
+  readonly depth_model?: ModelSource;
   /** The UNet's weight variant (`fp16`), when one was asked for. */
   readonly variant?: string;
   /** Fuse: the texts and images mixed, in order, with their weights. */
@@ -72,6 +74,7 @@ const FIELDS: Record<keyof GenerationParameters, FieldKind> = {
   scheduler: 'string',
   model: 'model',
   prior: 'model',
+  depth_model: 'model',
   variant: 'string',
   mix: 'mix',
   inputs: 'inputs',

@@ -46,6 +46,13 @@ describe('kandinsky depth', () => {
     const p = readGenerationParameters(fromPhoto)!;
     assert.equal(p.mode, 'controlnet');
     assert.equal(p.inputs?.hint_from?.file, photo);
+    assert.equal(p.depth_model?.id, tinyDptDir);
+    assert.match(p.depth_model?.weights_sha256 ?? '', /^[0-9a-f]{64}$/);
+    // --from finds the same depth model again, so the pixels come out the same.
+    const again = join(dir, 'again.png');
+    const c = await kandinsky(['generate', '--from', fromPhoto, '--out', again], offline);
+    assert.equal(c.code, 0, c.stderr);
+    assert.deepEqual((await readImage(again)).data, (await readImage(fromPhoto)).data);
   });
 
   it('runs ControlNet-depth image-to-image from a photo', async () => {
