@@ -75,9 +75,9 @@ export function formatError(field: string, format: string): InvalidField {
   return { type: 'format', field, description: `Does not match format '${format}'` };
 }
 
-/** gojsonschema's URI check: Go's url.Parse succeeds and there is a scheme. */
+/** gojsonschema's URI check: a scheme (Go's url.Parse), no control character (which it refuses), no backslash. */
 function isUri(value: string): boolean {
-  return /^[A-Za-z][A-Za-z0-9+.-]*:/.test(value) && !/[\s<>"{}|\\^`]/.test(value);
+  return /^[A-Za-z][A-Za-z0-9+.-]*:/.test(value) && !/[\x00-\x1f\x7f\\]/.test(value);
 }
 
 const WEBHOOK_EVENTS = ['start', 'output', 'logs', 'completed'];
