@@ -116,3 +116,12 @@ describe('the 422 body', () => {
     );
   });
 });
+
+describe('keys named like Object.prototype members', () => {
+  it('are extra keys like any other', () => {
+    assert.deepStrictEqual(validateCreateBody({ version: 'x', input: {}, toString: 1 }, 'predictions'), [
+      { type: 'additional_property_not_allowed', field: '', description: 'Additional property toString is not allowed' },
+    ]);
+    assert.deepStrictEqual(validateCreateBody(JSON.parse('{"input":{},"constructor":{}}'), 'model_predictions')[0].description, 'Additional property constructor is not allowed');
+  });
+});

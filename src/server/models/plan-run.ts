@@ -61,7 +61,7 @@ export async function planRun(model: ServedModel, versionId: string, input: Reco
 function withDefaults(inputs: readonly CogInput[], input: Record<string, unknown>): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   for (const i of inputs) {
-    if (i.name in input) values[i.name] = input[i.name];
+    if (Object.hasOwn(input, i.name)) values[i.name] = input[i.name];
     else if (i.default !== undefined) values[i.name] = i.default;
   }
   return values;

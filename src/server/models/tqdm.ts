@@ -45,7 +45,7 @@ function formatInterval(seconds: number): string {
 }
 
 /** Python's `'{:W.Df}'.format(x)`: like toFixed, but an exact tie rounds to even, as Python does. */
-export function pyFixed(x: number, digits: number, width: number): string {
+function pyFixed(x: number, digits: number, width: number): string {
   const scaled = x * 10 ** digits;
   let text = x.toFixed(digits);
   if (scaled - Math.floor(scaled) === 0.5 && Math.floor(scaled) % 2 === 0) text = (Math.floor(scaled) / 10 ** digits).toFixed(digits);

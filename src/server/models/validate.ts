@@ -16,7 +16,7 @@ interface PropertySchema {
 }
 
 /** gojsonschema's name for a JSON value's type: integer for whole numbers, number otherwise. */
-export function jsonTypeName(value: unknown): string {
+function jsonTypeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
@@ -33,10 +33,10 @@ export function validateInput(openapiSchema: Json, input: Json): InvalidField[] 
   const resolve = (p: PropertySchema): PropertySchema =>
     p.allOf ? Object.assign({}, ...p.allOf.map((r) => components[r.$ref.split('/').pop()!] as PropertySchema), p) : p;
   const fields: InvalidField[] = (schema.required ?? [])
-    .filter((key) => !(key in input))
+    .filter((key) => !Object.hasOwn(input, key))
     .map((key) => ({ type: 'required', field: 'input', description: `${key} is required` }));
   for (const [key, property] of Object.entries(schema.properties)) {
-    if (!(key in input)) continue;
+    if (!Object.hasOwn(input, key)) continue;
     const bad = checkValue(key, input[key], resolve(property));
     if (bad) fields.push({ ...bad, field: `input.${bad.field}` });
   }
@@ -47,7 +47,7 @@ export function validateInput(openapiSchema: Json, input: Json): InvalidField[] 
  * The first failure of one value, in gojsonschema's order: type (which stops the rest), enum, bounds,
  * format, then array items. `field` is relative to the object that holds the value.
  */
-export function checkValue(field: string, value: unknown, schema: PropertySchema): InvalidField | undefined {
+function checkValue(field: string, value: unknown, schema: PropertySchema): InvalidField | undefined {
   const given = jsonTypeName(value);
   if (schema.type && !(given === schema.type || (schema.type === 'number' && given === 'integer'))) {
     return { type: 'invalid_type', field, description: `Invalid type. Expected: ${schema.type}, given: ${given}` };
@@ -71,7 +71,7 @@ export function checkValue(field: string, value: unknown, schema: PropertySchema
   return undefined;
 }
 
-export function formatError(field: string, format: string): InvalidField {
+function formatError(field: string, format: string): InvalidField {
   return { type: 'format', field, description: `Does not match format '${format}'` };
 }
 
@@ -104,13 +104,13 @@ export function validateCreateBody(body: unknown, route: 'predictions' | 'model_
   const properties = Object.fromEntries(Object.entries(REQUEST_PROPERTIES).filter(([key]) => route === 'predictions' || key !== 'version'));
   const required = route === 'predictions' ? ['version', 'input'] : ['input'];
   const fields: InvalidField[] = required
-    .filter((key) => !(key in request))
+    .filter((key) => !Object.hasOwn(request, key))
     .map((key) => ({ type: 'required', field: '', description: `${key} is required` }));
   for (const key of Object.keys(request)) {
-    if (!(key in properties)) fields.push({ type: 'additional_property_not_allowed', field: '', description: `Additional property ${key} is not allowed` });
+    if (!Object.hasOwn(properties, key)) fields.push({ type: 'additional_property_not_allowed', field: '', description: `Additional property ${key} is not allowed` });
   }
   for (const [key, schema] of Object.entries(properties)) {
-    if (!(key in request)) continue;
+    if (!Object.hasOwn(request, key)) continue;
     const bad = checkValue(key, request[key], schema);
     if (bad) fields.push(bad);
   }
