@@ -17,3 +17,9 @@ export class InputError extends KandinskyError {}
 
 /** The hub could not be reached in time, refused, or answered something other than what it announced. */
 export class HubError extends KandinskyError {}
+
+/** The service's store cannot be opened or written: not a database, a newer schema, a disk or lock failure. */
+export class StoreError extends KandinskyError {}
+
+/** A worker wrote to a prediction it no longer holds: its lease lapsed and the prediction was recovered. */
+export class LeaseLostError extends StoreError {}

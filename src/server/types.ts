@@ -138,15 +138,35 @@ export interface Store {
   deleteUpload(id: string): Promise<boolean>;
 
   enqueueWebhook(d: Omit<WebhookDelivery, 'attempts'>): Promise<void>;
+  /**
+   * The deliveries due at `now`, earliest first, each hidden from further calls (of any process) for
+   * WEBHOOK_CLAIM_MS: the caller reports each with webhookDelivered or webhookFailed; one it never reports
+   * (its process died) comes due again after the claim.
+   */
   dueWebhooks(now: number, limit: number): Promise<readonly WebhookDelivery[]>;
   webhookDelivered(id: string): Promise<void>;
   /** Reschedules a failed `completed` delivery, or drops it after its last attempt. */
   webhookFailed(id: string, nextAttemptAt: number | null): Promise<void>;
 
-  /** Calls `listener` whenever a prediction changes (status, logs, output): wake-ups for waits and streams. */
+  /**
+   * Retention: the terminal predictions completed before `cutoff` (RFC 3339) lose their input, output
+   * (files included) and logs and get `dataRemoved`. Returns how many.
+   */
+  removeDataOlderThan(cutoff: string): Promise<number>;
+
+  /**
+   * Calls `listener` whenever a prediction changes (status, logs, output): wake-ups for waits and streams.
+   * Changes made through other store instances and processes on the same data arrive too, a little later.
+   */
   onChange(listener: (predictionId: string) => void): () => void;
   close(): Promise<void>;
 }
+
+/** How long dueWebhooks hides a delivery it returned: longer than one delivery attempt can take. */
+export const WEBHOOK_CLAIM_MS = 30_000;
+
+/** The error of a prediction whose worker stopped without finishing it (the lease rule: failed, never run again). */
+export const LEASE_LAPSED_ERROR = 'the worker running this prediction stopped (lease expired); it was not retried';
 
 /** One entry of a 422 body (replicate-api.md §5.1). */
 export interface InvalidField {
