@@ -170,7 +170,10 @@ export const LEASE_LAPSED_ERROR = 'the worker running this prediction stopped (l
 
 /** One entry of a 422 body (replicate-api.md §5.1). */
 export interface InvalidField {
-  readonly type: 'required' | 'additional_property_not_allowed' | 'invalid_type' | 'enum' | 'number_gte' | 'number_lte' | 'format';
+  readonly type:
+    | 'required' | 'additional_property_not_allowed' | 'invalid_type' | 'enum' | 'number_gte' | 'number_lte' | 'format'
+    // gojsonschema's names for minItems/maxItems: a fuse's `weights` must match its entries.
+    | 'array_min_items' | 'array_max_items';
   /** `""` for the body, `"input"` for a missing input key, `"input.<key>"` for a bad value. */
   readonly field: string;
   readonly description: string;
