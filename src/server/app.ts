@@ -2,7 +2,9 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import multipart from '@fastify/multipart';
 import { authenticate } from './auth.js';
 import type { ServerContext } from './context.js';
-import { FILE_TOO_LARGE, HttpProblem, INTERNAL_ERROR, INVALID_JSON, NOT_FOUND, sendProblem } from './problem.js';
+import { InputError } from '../errors.js';
+import { fileTooLargeBody, malformedJsonBody, notFoundBody, serverErrorBody } from './models/index.js';
+import { HttpProblem, sendProblem } from './problem.js';
 import { registerAccountRoutes } from './routes/account.js';
 import { registerFileRoutes, MAX_UPLOAD_BYTES } from './routes/files.js';
 import { registerModelRoutes } from './routes/models.js';
@@ -25,7 +27,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   const app = Fastify({ bodyLimit: MAX_JSON_BYTES, ...(options.https ? { https: options.https } : {}) }) as unknown as FastifyInstance;
   acceptJsonBodies(app);
   app.setErrorHandler(answerError);
-  app.setNotFoundHandler((_request, reply) => sendProblem(reply, 404, NOT_FOUND));
+  app.setNotFoundHandler((_request, reply) => sendProblem(reply, 404, notFoundBody()));
   void app.register(multipart, { limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 8 } });
   for (const prefix of ['/v1', '/v1/v1']) {
     void app.register(
@@ -56,15 +58,17 @@ function acceptJsonBodies(app: FastifyInstance): void {
     try {
       done(null, JSON.parse(text));
     } catch {
-      done(new HttpProblem(400, INVALID_JSON), undefined);
+      done(new HttpProblem(400, malformedJsonBody()), undefined);
     }
   });
 }
 
 /** Every refusal as problem+json; a fault of ours says no more than §5.2's 500 body. */
-function answerError(err: FastifyError | HttpProblem, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (err instanceof HttpProblem) return sendProblem(reply, err.statusCode, err.problem);
-  if (err.code === 'FST_REQ_FILE_TOO_LARGE') return sendProblem(reply, 413, FILE_TOO_LARGE);
+function answerError(err: FastifyError | HttpProblem | InputError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (err instanceof HttpProblem) return sendProblem(reply, err.statusCode, err.body);
+  // A query value the store refuses (a cursor or date it cannot read).
+  if (err instanceof InputError) return sendProblem(reply, 400, { title: 'Bad request', detail: err.message, status: 400 });
+  if (err.code === 'FST_REQ_FILE_TOO_LARGE') return sendProblem(reply, 413, fileTooLargeBody());
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return sendProblem(reply, 413, { title: 'Request body too large', detail: `The request body is larger than ${MAX_JSON_BYTES} bytes`, status: 413 });
   }
@@ -75,5 +79,5 @@ function answerError(err: FastifyError | HttpProblem, request: FastifyRequest, r
   const status = err.statusCode ?? 500;
   if (status >= 400 && status < 500) return sendProblem(reply, status, { title: 'Bad request', detail: err.message, status });
   request.log.error(err);
-  return sendProblem(reply, 500, INTERNAL_ERROR);
+  return sendProblem(reply, 500, serverErrorBody());
 }

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Account, Accounts } from './accounts.js';
-import { sendProblem, UNAUTHENTICATED } from './problem.js';
+import { unauthenticatedBody } from './models/index.js';
+import { sendProblem } from './problem.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,7 +27,7 @@ export function authenticate(accounts: Accounts) {
     const token = tokenOf(request.headers.authorization);
     const account = token === undefined ? undefined : accounts.byToken(token);
     if (!account) {
-      await sendProblem(reply, 401, UNAUTHENTICATED);
+      await sendProblem(reply, 401, unauthenticatedBody());
       return;
     }
     request.account = account;

@@ -1,5 +1,5 @@
 import type { Accounts } from './accounts.js';
-import type { Catalogue } from './catalogue.js';
+import type { Catalogue } from './models/index.js';
 import type { ChangeFeed } from './changes.js';
 import type { OutputForm, UrlBase } from './prediction-json.js';
 import type { Store } from './types.js';

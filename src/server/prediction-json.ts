@@ -1,4 +1,3 @@
-import { secondsBetween } from './ids.js';
 import type { PredictionRecord, Store } from './types.js';
 
 // The prediction object of replicate-api.md §6, made from a stored record.
@@ -64,6 +63,17 @@ export async function predictionJsonWith(p: PredictionRecord, base: UrlBase, for
 
 function outputUrls(p: PredictionRecord, base: UrlBase): string[] | null {
   return p.output ? p.output.map((f) => outputFileUrl(p, f.name, base)) : null;
+}
+
+/** Seconds from one stored timestamp to another, to the microsecond. */
+function secondsBetween(from: string, to: string): number {
+  return (micros(to) - micros(from)) / 1e6;
+}
+
+function micros(t: string): number {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?(.*)$/.exec(t);
+  if (!m) return Date.parse(t) * 1000;
+  return Date.parse(`${m[1]}${m[3]}`) * 1000 + Number((m[2] ?? '').padEnd(6, '0'));
 }
 
 function metrics(p: PredictionRecord): Record<string, number> {

@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { accountOf } from '../auth.js';
 import type { ServerContext } from '../context.js';
-import { newUploadId, timestamp } from '../ids.js';
-import { FILE_NOT_FOUND, HttpProblem, sendProblem } from '../problem.js';
+import { fileNotFoundBody } from '../models/index.js';
+import { HttpProblem, sendProblem } from '../problem.js';
+import { newUploadId } from '../store/ids.js';
+import { timestampOf } from '../store/timestamps.js';
 import type { UploadedFile } from '../types.js';
 import { serveStream, wantsEventStream } from './streams.js';
 
@@ -51,8 +53,8 @@ export function registerFileRoutes(app: FastifyInstance, ctx: ServerContext): vo
       sha256: createHash('sha256').update(content.bytes).digest('hex'),
       md5: createHash('md5').update(content.bytes).digest('hex'),
       metadata,
-      createdAt: timestamp(created),
-      expiresAt: timestamp(new Date(created.getTime() + UPLOAD_LIFETIME_MS)),
+      createdAt: timestampOf(created.getTime()),
+      expiresAt: timestampOf(created.getTime() + UPLOAD_LIFETIME_MS),
     };
     await ctx.store.createUpload(file, content.bytes);
     return reply.code(201).send(fileJson(file, ctx.publicUrl));
@@ -68,13 +70,13 @@ export function registerFileRoutes(app: FastifyInstance, ctx: ServerContext): vo
   app.get<{ Params: { id: string } }>('/files/:id', { config: { public: wantsEventStream } }, async (request, reply) => {
     if (wantsEventStream(request)) return serveStream(ctx, request.params.id, request, reply);
     const found = await ctx.store.getUpload(request.params.id);
-    if (!found || found.file.account !== accountOf(request)) return sendProblem(reply, 404, FILE_NOT_FOUND);
+    if (!found || found.file.account !== accountOf(request)) return sendProblem(reply, 404, fileNotFoundBody());
     return fileJson(found.file, ctx.publicUrl);
   });
 
   app.delete<{ Params: { id: string } }>('/files/:id', async (request, reply) => {
     const found = await ctx.store.getUpload(request.params.id);
-    if (!found || found.file.account !== accountOf(request)) return sendProblem(reply, 404, FILE_NOT_FOUND);
+    if (!found || found.file.account !== accountOf(request)) return sendProblem(reply, 404, fileNotFoundBody());
     await ctx.store.deleteUpload(request.params.id);
     return reply.code(204).send();
   });

@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
-import { NOT_FOUND, sendProblem } from '../problem.js';
+import { notFoundBody } from '../models/index.js';
+import { sendProblem } from '../problem.js';
 
 /**
  * Output files, fetched without a token (the JS client's FileOutput sends none, §3): the prediction's secret in
@@ -16,7 +17,7 @@ export function registerOutputRoutes(app: FastifyInstance, ctx: ServerContext): 
       const p = await ctx.store.getPrediction(id);
       const file = p && sameSecret(p.secret, secret) ? p.output?.find((f) => f.name === name) : undefined;
       const bytes = file ? await ctx.store.readOutput(id, name) : undefined;
-      if (!file || !bytes) return sendProblem(reply, 404, NOT_FOUND);
+      if (!file || !bytes) return sendProblem(reply, 404, notFoundBody());
       return reply.type(file.contentType).header('content-length', bytes.length).header('cache-control', 'private, max-age=3600').send(Buffer.from(bytes));
     },
   );

@@ -1,12 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { accountOf } from '../auth.js';
 import type { ServerContext } from '../context.js';
-import { newPredictionId, newSecret, timestamp } from '../ids.js';
 import { enqueueWebhook } from '../prediction-events.js';
 import { predictionJson, predictionJsonWith } from '../prediction-json.js';
 import { parsePreferWait } from '../prefer-wait.js';
-import { HttpProblem, INVALID_VERSION, NOT_FOUND, QUEUE_FULL, sendProblem } from '../problem.js';
-import { validationProblem, type ServedModel } from '../catalogue.js';
+import { imageResolver } from '../image-inputs.js';
+import {
+  InputValidationError, InvalidVersionError, invalidVersionBody, notFoundBody, planRun, throttledBody, validateCreateBody, validationErrorBody,
+  type ServedModel,
+} from '../models/index.js';
+import { HttpProblem, sendProblem } from '../problem.js';
+import { newPredictionId, newSecret } from '../store/ids.js';
+import { timestampNow } from '../store/timestamps.js';
 import { TERMINAL_STATUSES, type PredictionRecord, type WebhookEvent } from '../types.js';
 
 // Predictions (replicate-api.md §7-§10): create by version or by model, get, cancel, list.
@@ -40,28 +45,28 @@ const listQuery = {
 
 export function registerPredictionRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/predictions', async (request, reply) => {
-    const body = checkedBody(ctx, request.body, 'predictions');
+    const body = checkedBody(request.body, 'predictions');
     const found = ctx.catalogue.resolveVersion(body.version!);
-    if (!found) throw new HttpProblem(422, INVALID_VERSION);
-    return create(ctx, request, reply, found.model, found.versionId, body);
+    if (!found) throw new HttpProblem(422, invalidVersionBody());
+    return create(ctx, request, reply, found.model, found.version.id, body);
   });
 
   app.post<{ Params: { owner: string; name: string } }>('/models/:owner/:name/predictions', async (request, reply) => {
     const model = ctx.catalogue.model(request.params.owner, request.params.name);
-    if (!model) return sendProblem(reply, 404, NOT_FOUND);
-    const body = checkedBody(ctx, request.body, 'model_predictions');
-    return create(ctx, request, reply, model, model.latestVersionId, body);
+    if (!model) return sendProblem(reply, 404, notFoundBody());
+    const body = checkedBody(request.body, 'model_predictions');
+    return create(ctx, request, reply, model, model.definition.versions[0].id, body);
   });
 
   app.get<{ Params: { id: string } }>('/predictions/:id', { schema: { params: idParams } }, async (request, reply) => {
     const p = await ownPrediction(ctx, request, request.params.id);
-    if (!p) return sendProblem(reply, 404, NOT_FOUND);
+    if (!p) return sendProblem(reply, 404, notFoundBody());
     return predictionJsonWith(p, ctx, ctx.outputForm, ctx.store);
   });
 
   app.post<{ Params: { id: string } }>('/predictions/:id/cancel', { schema: { params: idParams } }, async (request, reply) => {
     const before = await ownPrediction(ctx, request, request.params.id);
-    if (!before) return sendProblem(reply, 404, NOT_FOUND);
+    if (!before) return sendProblem(reply, 404, notFoundBody());
     let p = (await ctx.store.cancelPrediction(before.id)) ?? before;
     if (before.status === 'starting' && p.status === 'canceled') await enqueueWebhook(ctx.store, p, 'completed', ctx);
     // A running one stops between two steps: give its worker a moment, so that the answer is usually final.
@@ -83,28 +88,41 @@ export function registerPredictionRoutes(app: FastifyInstance, ctx: ServerContex
 }
 
 /** The top-level body, checked by the catalogue's request schema (the 422 of §5.1; extra keys refused). */
-function checkedBody(ctx: ServerContext, body: unknown, route: 'predictions' | 'model_predictions'): CreateBody {
-  const invalid = ctx.catalogue.validateCreateBody(body ?? null, route);
-  if (invalid.length > 0) throw new HttpProblem(422, validationProblem(invalid));
+function checkedBody(body: unknown, route: 'predictions' | 'model_predictions'): CreateBody {
+  const invalid = validateCreateBody(body ?? null, route);
+  if (invalid.length > 0) throw new HttpProblem(422, validationErrorBody(invalid));
   return body as CreateBody;
 }
 
+/**
+ * The input as the worker will plan it (schema, cross-field rules, image inputs decoded), so that a bad one
+ * is refused here, with nothing stored; the worker plans again (and draws the seed) when it runs.
+ */
+async function checkInput(ctx: ServerContext, model: ServedModel, versionId: string, input: Record<string, unknown>, account: string): Promise<void> {
+  try {
+    await planRun(model, versionId, input, imageResolver(ctx.store, ctx.publicUrl, account));
+  } catch (err) {
+    if (err instanceof InputValidationError) throw new HttpProblem(422, validationErrorBody(err.fields));
+    if (err instanceof InvalidVersionError) throw new HttpProblem(422, invalidVersionBody());
+    throw err;
+  }
+}
+
 async function create(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, model: ServedModel, versionId: string, body: CreateBody) {
-  const invalid = await ctx.catalogue.validateInput(model, versionId, body.input, accountOf(request));
-  if (invalid.length > 0) throw new HttpProblem(422, validationProblem(invalid));
+  await checkInput(ctx, model, versionId, body.input, accountOf(request));
   const webhook = body.webhook || body.webhook_completed || null;
   const filter = body.webhook_events_filter ?? (body.webhook ? null : body.webhook_completed ? ['completed' as const] : null);
   const record: PredictionRecord = {
     id: newPredictionId(),
     account: accountOf(request),
-    model: model.id,
+    model: `${model.definition.owner}/${model.definition.name}`,
     version: versionId,
     input: body.input,
     status: 'starting',
     logs: '',
     output: null,
     error: null,
-    createdAt: timestamp(),
+    createdAt: timestampNow(),
     startedAt: null,
     completedAt: null,
     webhook,
@@ -114,7 +132,7 @@ async function create(ctx: ServerContext, request: FastifyRequest, reply: Fastif
     cancelRequested: false,
     dataRemoved: false,
   };
-  if (!(await ctx.store.createPrediction(record, ctx.maxQueue))) return sendProblem(reply.header('retry-after', '1'), 429, QUEUE_FULL);
+  if (!(await ctx.store.createPrediction(record, ctx.maxQueue))) return sendProblem(reply.header('retry-after', '1'), 429, throttledBody(1));
   ctx.onQueued();
   const wait = parsePreferWait(request.headers.prefer);
   let p = record;

@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { predictionJsonWith } from '../prediction-json.js';
-import { NOT_FOUND, sendProblem } from '../problem.js';
+import { notFoundBody } from '../models/index.js';
+import { sendProblem } from '../problem.js';
 import { TERMINAL_STATUSES, type PredictionRecord } from '../types.js';
 import { sameSecret } from './outputs.js';
 
@@ -17,7 +18,7 @@ export async function serveStream(ctx: ServerContext, streamId: string, request:
   const dot = streamId.indexOf('.');
   const p = dot > 0 ? await ctx.store.getPrediction(streamId.slice(0, dot)) : undefined;
   if (!p || !sameSecret(p.secret, streamId.slice(dot + 1))) {
-    await sendProblem(reply, 404, NOT_FOUND);
+    await sendProblem(reply, 404, notFoundBody());
     return;
   }
   reply.hijack();
