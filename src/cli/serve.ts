@@ -59,7 +59,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     timeoutS: flags.timeout,
     maxQueue: flags.maxQueue,
   });
-  console.log(`kandinsky serve: ${server.publicUrl}/v1 (models: ${server.models.join(', ') || 'none found'})`);
+  console.log(`kandinsky serve: ${server.publicUrl}/v1 (models: ${server.models.join(', ') || 'none found'}), listening on ${server.address}`);
   if (server.createdToken) {
     console.log(`API token (saved in ${join(flags.data, 'tokens.json')}): ${server.createdToken}`);
     console.log(`Open the playground signed in: ${server.publicUrl}/#token=${server.createdToken}`);

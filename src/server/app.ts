@@ -28,7 +28,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
   acceptJsonBodies(app);
   app.setErrorHandler(answerError);
   app.setNotFoundHandler((_request, reply) => sendProblem(reply, 404, notFoundBody()));
-  void app.register(multipart, { limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 8 } });
+  void app.register(multipart, { limits: { fileSize: MAX_UPLOAD_BYTES, files: 2, fields: 8 } });
   for (const prefix of ['/v1', '/v1/v1']) {
     void app.register(
       async (v1) => {

@@ -33,6 +33,8 @@ export interface ServeOptions {
 export interface RunningServer {
   /** The public origin (no trailing slash). */
   readonly publicUrl: string;
+  /** Where it listens. */
+  readonly address: string;
   /** A token made at this first start, when none was configured. */
   readonly createdToken?: string;
   readonly models: readonly string[];
@@ -87,6 +89,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const recover = setInterval(() => void store.recoverLapsedLeases().catch(() => undefined), RECOVER_EVERY_MS);
   return {
     publicUrl: ctx.publicUrl,
+    address,
     createdToken: accounts.created,
     models: catalogue.models.map((m) => `${m.definition.owner}/${m.definition.name}`),
     close: async () => {
