@@ -31,7 +31,7 @@ export function registerServe(program: Command): void {
     .option('--public-url <url>', 'the origin clients use, for every URL the API emits (default http(s)://HOST:PORT)')
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM), with --tls-key')
     .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
-    .option('--store <url>', 'where the queue lives: sqlite (in --data)', 'sqlite')
+    .option('--store <url>', 'where the queue lives: sqlite (in --data) or postgres://USER@HOST/DB', 'sqlite')
     .option('--memory-budget <size>', 'weights the worker keeps loaded between predictions, e.g. 8GiB')
     .option('--timeout <s>', 'fail a prediction that runs longer than this many seconds (its worker is restarted); default none', positiveInt)
     .option('--max-queue <n>', 'predictions that may wait; more are answered 429', positiveInt)

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { eventually, HOSTED_VERSION, QUICK_INPUT, startServe, type Serve } from '../helpers/serve.js';
@@ -184,6 +186,24 @@ describe('kandinsky serve with an https public URL', () => {
       assert.equal(Number(file.headers.get('content-length')), bytes.length);
       assert.equal((await sharp(bytes).metadata()).format, 'webp');
       assert.equal((await fetch(local.replace(/\/[\w-]+\/out-0/, '/wrong-secret/out-0'))).status, 404);
+    } finally {
+      await serve.stop();
+    }
+  });
+});
+
+describe('kandinsky serve with no token configured', () => {
+  it('makes one at first start, prints it with a URL that signs the playground in, and keeps it in tokens.json', async () => {
+    const serve = await startServe([], { KANDINSKY_API_TOKENS: '' });
+    try {
+      const printed = await eventually(async () => serve.output(), (o) => /#token=\S+\n/.test(o), 5000);
+      const m = /Open the playground signed in: (\S+)\/#token=(\S+)/.exec(printed);
+      assert.ok(m, serve.output());
+      assert.equal(m[1], serve.url);
+      const token = m[2];
+      assert.equal((await serve.fetch('/account', { headers: { authorization: `Bearer ${token}` } })).status, 200);
+      assert.equal((await serve.fetch('/account')).status, 401);
+      assert.deepEqual(JSON.parse(readFileSync(join(serve.dataDir, 'tokens.json'), 'utf8')), [{ token }]);
     } finally {
       await serve.stop();
     }

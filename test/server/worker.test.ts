@@ -41,13 +41,21 @@ describe('worker processes', () => {
     }
   });
 
-  it('--timeout kills a prediction that runs too long and fails it', async () => {
-    const serve = await startServe(['--timeout', '2']);
+  it('--timeout kills a prediction that runs too long and fails it; --max-queue answers 429 past the queue', async () => {
+    const serve = await startServe(['--timeout', '2', '--max-queue', '1']);
     try {
       const long = await create(serve, LONG_INPUT);
+      await eventually(() => get(serve, long.id), (p) => p.status === 'processing');
+      const queued = await serve.fetch('/predictions', { method: 'POST', json: { version: HOSTED_VERSION, input: QUICK_INPUT } });
+      assert.equal(queued.status, 201);
+      const refused = await serve.fetch('/predictions', { method: 'POST', json: { version: HOSTED_VERSION, input: QUICK_INPUT } });
+      assert.equal(refused.status, 429);
+      assert.equal(refused.headers.get('retry-after'), '1');
       const failed = await eventually(() => get(serve, long.id), (p) => p.status === 'failed', 30_000);
       assert.equal(failed.error, 'Prediction timed out after 2 seconds');
-      assert.equal((await create(serve, QUICK_INPUT, 'wait')).status, 'succeeded');
+      // The queued one runs on the restarted worker.
+      const { id } = (await queued.json()) as Wire;
+      assert.equal((await eventually(() => get(serve, id), (p) => p.status === 'succeeded', 30_000)).status, 'succeeded');
     } finally {
       await serve.stop();
     }
