@@ -9,6 +9,7 @@ import { registerGenerate } from './generate.js';
 import { registerInfo } from './info.js';
 import { registerPrior } from './prior.js';
 import { registerPull } from './pull.js';
+import { registerServe } from './serve.js';
 
 const program = new Command();
 program
@@ -25,6 +26,7 @@ registerConformance(program);
 registerPull(program);
 registerBench(program);
 registerInfo(program);
+registerServe(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = exitCode(err);

@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { loadAccounts } from './accounts.js';
+import { buildApp } from './app.js';
+import { ChangeFeed } from './changes.js';
+import type { ServerContext } from './context.js';
+import { modelDirResolver } from './model-dirs.js';
+import { Catalogue } from './models/index.js';
+import { openStore } from './open-store.js';
+import { WebhookDispatcher } from './webhook-dispatcher.js';
+import { WorkerSupervisor } from './worker/supervisor.js';
+
+/** How often the API process fails the predictions whose worker stopped renewing its lease. */
+const RECOVER_EVERY_MS = 5000;
+
+export interface ServeOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly modelsDir?: string;
+  /** The origin clients reach this server at; default `http(s)://HOST:PORT`. */
+  readonly publicUrl?: string;
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /** `sqlite` (default) or a postgres:// URL. */
+  readonly store?: string;
+  readonly memoryBudget?: number;
+  readonly timeoutS?: number;
+  readonly maxQueue?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  /** The public origin (no trailing slash). */
+  readonly publicUrl: string;
+  /** Where it listens. */
+  readonly address: string;
+  /** A token made at this first start, when none was configured. */
+  readonly createdToken?: string;
+  readonly models: readonly string[];
+  /** Graceful: stops taking requests, lets the running prediction finish, then closes the store. */
+  close(): Promise<void>;
+}
+
+/** The API process: HTTP, the webhook dispatcher, lease recovery, and the supervisor of one worker child. */
+export async function startServer(o: ServeOptions): Promise<RunningServer> {
+  const log = o.log ?? ((line: string) => console.error(line));
+  const dataDir = resolve(o.dataDir);
+  const modelsDir = o.modelsDir === undefined ? undefined : resolve(o.modelsDir);
+  const accounts = loadAccounts(dataDir);
+  const https = o.tls ? { cert: readTls(o.tls.certFile, '--tls-cert'), key: readTls(o.tls.keyFile, '--tls-key') } : undefined;
+  const storeSpec = o.store ?? 'sqlite';
+  const store = await openStore(storeSpec, dataDir);
+  const changes = new ChangeFeed(store);
+  const catalogue = new Catalogue(modelDirResolver(modelsDir));
+  let supervisor: WorkerSupervisor | undefined;
+  const ctx: { -readonly [K in keyof ServerContext]: ServerContext[K] } = {
+    store,
+    accounts,
+    catalogue,
+    changes,
+    publicUrl: o.publicUrl?.replace(/\/+$/, '') ?? '',
+    outputForm: 'data',
+    maxQueue: o.maxQueue,
+    onQueued: () => supervisor?.wake(),
+  };
+  const app = buildApp(ctx, { https });
+  let address: string;
+  try {
+    address = await app.listen({ host: o.host, port: o.port });
+  } catch (err) {
+    await store.close();
+    throw new ConfigError(`cannot listen on ${o.host}:${o.port} (${(err as Error).message})`);
+  }
+  // Known once listening (port 0 picks one).
+  if (ctx.publicUrl === '') ctx.publicUrl = `${https ? 'https' : 'http'}://${hostForUrl(o.host, address)}`;
+  // Clients wrap only https: and data: strings as files (§12): over plain HTTP, create and get carry data URIs.
+  ctx.outputForm = ctx.publicUrl.startsWith('https:') ? 'url' : 'data';
+  supervisor = new WorkerSupervisor({
+    store,
+    config: { store: storeSpec, dataDir, modelsDir, memoryBudget: o.memoryBudget, publicUrl: ctx.publicUrl },
+    timeoutS: o.timeoutS,
+    onChanged: (id) => changes.notify(id),
+    log,
+  });
+  supervisor.start();
+  const dispatcher = new WebhookDispatcher(store, accounts);
+  dispatcher.start();
+  const recover = setInterval(() => void store.recoverLapsedLeases().catch(() => undefined), RECOVER_EVERY_MS);
+  return {
+    publicUrl: ctx.publicUrl,
+    address,
+    createdToken: accounts.created,
+    models: catalogue.models.map((m) => `${m.definition.owner}/${m.definition.name}`),
+    close: async () => {
+      clearInterval(recover);
+      await Promise.all([app.close(), supervisor.stop()]);
+      await dispatcher.stop();
+      changes.close();
+      await store.close();
+    },
+  };
+}
+
+function readTls(file: string, flag: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError(`${flag} ${file}: cannot read it (${(err as Error).message})`);
+  }
+}
+
+/** `http://[::1]:8080/` from Fastify's address, keeping the host the user named when it is not a wildcard. */
+function hostForUrl(host: string, address: string): string {
+  const port = new URL(address).port;
+  const name = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  return `${name.includes(':') ? `[${name}]` : name}:${port}`;
+}

@@ -1,0 +1,26 @@
+// What the API process's supervisor and its worker child say to each other over the fork's IPC channel.
+
+/** How the child is configured: passed in its environment, as JSON. */
+export interface WorkerConfig {
+  /** `sqlite` (in dataDir) or a `postgres://` URL. */
+  readonly store: string;
+  readonly dataDir: string;
+  readonly modelsDir?: string;
+  readonly memoryBudget?: number;
+  readonly publicUrl: string;
+}
+
+export const WORKER_CONFIG_ENV = 'KANDINSKY_WORKER_CONFIG';
+
+export type ToWorker =
+  /** A prediction was queued: claim now rather than at the next poll. */
+  | { readonly type: 'wake' }
+  /** Finish the running prediction, then exit. */
+  | { readonly type: 'drain' };
+
+export type FromWorker =
+  | { readonly type: 'ready'; readonly worker: string }
+  | { readonly type: 'claimed'; readonly id: string }
+  /** Logs, status or outputs changed: wakes waits and streams in the API process. */
+  | { readonly type: 'changed'; readonly id: string }
+  | { readonly type: 'finished'; readonly id: string };

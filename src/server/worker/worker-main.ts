@@ -1,0 +1,57 @@
+import { hostname } from 'node:os';
+import { GenerationWorker } from '../../generation/index.js';
+import { openStore } from '../open-store.js';
+import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
+import { WORKER_CONFIG_ENV } from './messages.js';
+import { LEASE_MS } from './lease.js';
+import { planner } from './planner.js';
+import { runPrediction } from './run-prediction.js';
+
+// A worker child process: claims predictions from the store one at a time and runs them in its own
+// generation thread, whose sessions stay loaded between predictions within the memory budget. A crash or an
+// out-of-memory here cannot take the API down; the supervisor restarts the process.
+
+/** How often an idle worker looks at the queue when nobody wakes it (other API processes may queue). */
+const IDLE_POLL_MS = 1000;
+
+const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? '{}') as WorkerConfig;
+const name = `${hostname()}:${process.pid}`;
+const send = (m: FromWorker) => process.send?.(m);
+let draining = false;
+let wake: () => void = () => {};
+
+process.on('message', (m: ToWorker) => {
+  if (m.type === 'drain') draining = true;
+  wake();
+});
+// The API process decides when this one stops (Ctrl-C reaches the whole process group); if it dies, finish
+// the running prediction and go.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => undefined);
+process.on('disconnect', () => {
+  draining = true;
+  wake();
+});
+
+const store = await openStore(config.store, config.dataDir);
+const engine = new GenerationWorker({ memoryBudget: config.memoryBudget });
+const plan = planner(config, store);
+const base = { publicUrl: config.publicUrl };
+send({ type: 'ready', worker: name });
+while (!draining) {
+  const p = await store.claimNext(name, LEASE_MS);
+  if (!p) {
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      setTimeout(resolve, IDLE_POLL_MS);
+    });
+    continue;
+  }
+  send({ type: 'claimed', id: p.id });
+  send({ type: 'changed', id: p.id });
+  await runPrediction(p, { store, engine, worker: name, base, plan, onChanged: (id) => send({ type: 'changed', id }) });
+  send({ type: 'finished', id: p.id });
+}
+await engine.close();
+await store.close();
+process.disconnect?.();
