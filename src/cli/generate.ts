@@ -13,7 +13,6 @@ import { checkDevice } from '../onnx/index.js';
 import { readSafetensors, readFloat32, createPullProgress } from '../weights/index.js';
 import { tensor, type Float32Tensor } from '../tensor/index.js';
 import { cancellable } from './cancellation.js';
-import { estimateDepth } from './depth.js';
 import { runInWorker } from './generation-progress.js';
 import {
   DEFAULT_CONTROLNET_DECODER, DEFAULT_DECODER, DEFAULT_INPAINT_DECODER, outputPaths, planGeneration, type GenerateFlags, type GeneratePlan,
@@ -70,22 +69,20 @@ async function generate(promptArg: string | undefined, given: GenerateFlags): Pr
     const pullView = createPullProgress();
     try {
       // Every input is read and checked before a model is looked for or a seed drawn.
-      const read = await readInputs(plan);
+      const inputs = await readInputs(plan);
       const decoderSpec = flags.model ?? (plan.mask ? DEFAULT_INPAINT_DECODER : isControlnet(plan) ? DEFAULT_CONTROLNET_DECODER : DEFAULT_DECODER);
       const find = { revision: flags.revision, variant: flags.variant, onPullProgress: pullView.onProgress, signal };
       const decoder = await findModel(decoderSpec, { ...find, what: '--model' });
       checkDecoderFits(decoder, plan);
       const prior = plan.imageEmbeds ? undefined : await findPrior(decoder.dir, flags.prior, { ...find, revision: undefined, what: '--prior' });
+      const depthModel = plan.hintFrom ? await findModel(plan.depthModel ?? DEFAULT_DEPTH_MODEL, { ...find, revision: undefined, what: '--depth-model' }) : undefined;
       pullView.stop();
-      // Estimated here, before the worker loads any Kandinsky network, and released once done.
-      const estimated = read.hintPhoto ? await estimateDepth(read.hintPhoto, { model: plan.depthModel, what: '--depth-model', device, threads: plan.threads, signal }) : undefined;
-      const inputs = estimated ? { ...read, hint: estimated.depth } : read;
       const seed = plan.seed ?? BigInt(randomInt(2 ** 32));
       console.error(`Using seed: ${seed}`);
-      const request = buildRequest(plan, inputs, mode, decoder, prior, seed);
+      const request = buildRequest(plan, inputs, mode, decoder, prior, depthModel, seed);
       const result = await runInWorker(request, { device, threads: plan.threads, variant: flags.variant, memoryBudget: plan.memoryBudget }, signal);
       const paths = outputPaths(plan, result.images!.shape[0], existsSync);
-      await saveOutputs(result.images!, paths, plan, { mode, seed, decoder, prior, depthModel: estimated?.model, request, variant: flags.variant });
+      await saveOutputs(result.images!, paths, plan, { mode, seed, decoder, prior, depthModel, request, variant: flags.variant });
       for (const p of paths) console.log(p);
     } finally {
       pullView.stop();
@@ -121,7 +118,7 @@ interface Inputs {
   readonly image?: PilImage;
   readonly mask?: PilImage;
   readonly hint?: PilImage;
-  /** --hint-from's photo, until its depth map is estimated. */
+  /** --hint-from's photo, whose depth map the worker estimates. */
   readonly hintPhoto?: PilImage;
   readonly mix?: MixEntry[];
   readonly imageEmbeds?: { imageEmbeds: Float32Tensor; negativeImageEmbeds: Float32Tensor };
@@ -140,7 +137,9 @@ async function readInputs(plan: GeneratePlan): Promise<Inputs> {
   };
 }
 
-function buildRequest(plan: GeneratePlan, inputs: Inputs, mode: GenerationMode, decoder: FoundModel, prior: FoundModel | undefined, seed: bigint): GenerationRequest {
+function buildRequest(
+  plan: GeneratePlan, inputs: Inputs, mode: GenerationMode, decoder: FoundModel, prior: FoundModel | undefined, depthModel: FoundModel | undefined, seed: bigint,
+): GenerationRequest {
   return {
     mode,
     prior: prior?.dir,
@@ -160,6 +159,8 @@ function buildRequest(plan: GeneratePlan, inputs: Inputs, mode: GenerationMode, 
     image: inputs.image,
     mask: inputs.mask,
     hint: inputs.hint ? hintFromImage(inputs.hint, plan.width, plan.height) : undefined,
+    // The worker estimates the photo's depth first, and releases the DPT model before the Kandinsky networks load.
+    hintFrom: inputs.hintPhoto && depthModel ? { photo: inputs.hintPhoto, depthModel: depthModel.dir } : undefined,
     mix: inputs.mix,
     imageEmbeds: inputs.imageEmbeds,
   };

@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { networkBytes } from '../nets/index.js';
 import {
-  KandinskyV22ControlnetImg2ImgPipeline, KandinskyV22ControlnetPipeline, KandinskyV22Img2ImgPipeline, KandinskyV22InpaintPipeline,
+  DepthEstimationPipeline, hintFromImage, KandinskyV22ControlnetImg2ImgPipeline, KandinskyV22ControlnetPipeline, KandinskyV22Img2ImgPipeline, KandinskyV22InpaintPipeline,
   KandinskyV22Pipeline, KandinskyV22PriorPipeline, priorEmbeddings, type DecoderCallOptions, type DecoderOutput,
   type KandinskyV22DecoderBase, type PipelineOptions, type PriorOutput, type RunControl,
 } from '../pipelines/index.js';
 import { TorchGenerator } from '../random/index.js';
+import type { PilImage } from '../image/index.js';
 import type { EngineOptions, GenerationRequest, GenerationResult } from './request.js';
 
 export const DEFAULT_MEMORY_BUDGET = 8 * 1024 ** 3;
@@ -32,7 +33,8 @@ export class Engine {
 
   constructor(readonly options: EngineOptions = {}) {}
 
-  async generate(r: GenerationRequest, control: RunControl = {}): Promise<GenerationResult> {
+  async generate(given: GenerationRequest, control: RunControl = {}): Promise<GenerationResult> {
+    const { request: r, depth } = await this.withEstimatedHint(given);
     const generator = new TorchGenerator().manualSeed(r.seed);
     const n = r.numOutputs ?? 1;
     const embeds = r.imageEmbeds ?? (await this.priorOutput(r, generator, control));
@@ -55,7 +57,22 @@ export class Engine {
       ...(r.mask ? { maskImage: r.mask } : {}),
       ...(r.hint ? { hint: r.hint } : {}),
     } as DecoderCallOptions);
-    return { images: out.images, imageEmbeds: embeds.imageEmbeds, negativeImageEmbeds: embeds.negativeImageEmbeds };
+    return { images: out.images, imageEmbeds: embeds.imageEmbeds, negativeImageEmbeds: embeds.negativeImageEmbeds, depth };
+  }
+
+  /**
+   * `hintFrom`: the photo's depth map, estimated as transformers' depth-estimation pipeline does, becomes the
+   * hint. The DPT model is released before any Kandinsky network loads.
+   */
+  private async withEstimatedHint(r: GenerationRequest): Promise<{ request: GenerationRequest; depth?: PilImage }> {
+    if (!r.hintFrom) return { request: r };
+    const pipe = new DepthEstimationPipeline(r.hintFrom.depthModel, { device: this.options.device, threads: this.options.threads });
+    try {
+      const { depth } = await pipe.call(r.hintFrom.photo);
+      return { request: { ...r, hintFrom: undefined, hint: hintFromImage(depth, r.width ?? 512, r.height ?? 512) }, depth };
+    } finally {
+      await pipe.release();
+    }
   }
 
   async release(): Promise<void> {

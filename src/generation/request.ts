@@ -35,6 +35,8 @@ export interface GenerationRequest {
   readonly mask?: PilImage;
   /** [1, 3, H, W] in [0, 1] at the output size. */
   readonly hint?: Float32Tensor;
+  /** A photo whose estimated depth map becomes the hint (instead of `hint`), and the DPT model folder for it. */
+  readonly hintFrom?: { readonly photo: PilImage; readonly depthModel: string };
   readonly mix?: readonly MixEntry[];
   /** Ready embeddings instead of the prior (decoder modes). */
   readonly imageEmbeds?: { readonly imageEmbeds: Float32Tensor; readonly negativeImageEmbeds: Float32Tensor };
@@ -53,6 +55,8 @@ export interface EngineOptions {
 }
 
 export interface GenerationResult {
+  /** The depth map estimated from `hintFrom`'s photo, at the photo's size. */
+  readonly depth?: PilImage;
   /** [numOutputs, H, W, 3] in [0, 1]; absent for 'prior'. */
   readonly images?: Float32Tensor;
   /** The prior's output (every mode that ran the prior). */

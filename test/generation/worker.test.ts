@@ -4,7 +4,8 @@ import { after, describe, it } from 'node:test';
 import { InputError } from '../../src/errors.js';
 import { Engine, GenerationWorker, type GenerationRequest } from '../../src/generation/index.js';
 import { AbortedError, type StepEvent } from '../../src/pipelines/index.js';
-import { modelsDir } from '../helpers/fixtures.js';
+import { readPng } from '../../src/image/index.js';
+import { goldenDir, modelsDir, tinyDptDir } from '../helpers/fixtures.js';
 
 const text2img: GenerationRequest = {
   mode: 'text2img',
@@ -64,6 +65,21 @@ describe('generation in a worker thread', () => {
     assert.deepEqual(fused.images!.shape, [1, 64, 64, 3]);
     const given = await worker.generate({ ...text2img, prior: undefined, imageEmbeds: { imageEmbeds: prior.imageEmbeds!, negativeImageEmbeds: prior.negativeImageEmbeds! } });
     assert.deepEqual(given.images!.shape, [2, 64, 64, 3]);
+  });
+});
+
+describe('depth from a photo in the engine', () => {
+  it('estimates the hint from a photo first and hands back the depth map', async () => {
+    const engine = new Engine();
+    const photo = readPng(join(goldenDir, 'images/inputs/rgb_150x90.png'));
+    const request: GenerationRequest = {
+      ...text2img, mode: 'controlnet', decoder: join(modelsDir, 'kandinsky-2-2-controlnet-depth'), numInferenceSteps: 1,
+      hintFrom: { photo, depthModel: tinyDptDir },
+    };
+    const result = await engine.generate(request);
+    await engine.release();
+    assert.deepEqual([result.depth!.width, result.depth!.height, result.depth!.mode], [150, 90, 'L']);
+    assert.deepEqual(result.images!.shape, [1, 64, 64, 3]);
   });
 });
 
