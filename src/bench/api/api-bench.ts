@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KandinskyError } from '../../errors.js';
-import { startServer, TERMINAL_STATUSES, type PredictionStatus } from '../../server/index.js';
+import { startServer, TERMINAL_STATUSES, type PredictionStatus, type RunningServer } from '../../server/index.js';
 import { runLoad, type LoadResult } from './load.js';
 
 // `kandinsky bench api`: the service on loopback with an instant stand-in for the pipelines (in its worker
@@ -49,55 +49,57 @@ const DRAIN_TIMEOUT_MS = 300_000;
 
 export async function runApiBench(o: ApiBenchOptions, emit: (m: ApiMeasurement) => void): Promise<void> {
   const storeSpec = o.store ?? 'sqlite';
-  const kind = storeSpec === 'sqlite' ? 'sqlite' : 'postgres';
-  const connections = o.connections ?? 50;
-  const durationMs = (o.durationS ?? 10) * 1000;
   const root = mkdtempSync(join(tmpdir(), 'kandinsky-bench-api-'));
-  const dataDir = join(root, 'data');
-  const modelsDir = join(root, 'models');
-  for (const repo of REPOS) mkdirSync(join(modelsDir, repo), { recursive: true });
-  const server = await startServer({
-    host: '127.0.0.1',
-    port: 0,
-    dataDir,
-    modelsDir,
-    store: storeSpec,
-    // An https public URL gives file URLs for outputs (what a deployment behind TLS serves), not data URIs.
-    publicUrl: 'https://kandinsky-bench.invalid',
-    runner: new URL('./instant-runner.js', import.meta.url),
-    log: () => {},
-  });
   try {
-    const token = server.createdToken ?? firstConfiguredToken();
-    const load = { origin: server.address, token, connections, durationMs };
-    const line = (what: string, r: LoadResult): ApiMeasurement => ({
-      what, store: kind, connections, seconds: round(r.seconds), count: r.latenciesMs.length, per_second: round(r.latenciesMs.length / r.seconds),
-      ...percentiles(r.latenciesMs), errors: r.errors,
+    for (const repo of REPOS) mkdirSync(join(root, 'models', repo), { recursive: true });
+    const server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: join(root, 'data'),
+      modelsDir: join(root, 'models'),
+      store: storeSpec,
+      // An https public URL gives file URLs for outputs (what a deployment behind TLS serves), not data URIs.
+      publicUrl: 'https://kandinsky-bench.invalid',
+      runner: new URL('./instant-runner.js', import.meta.url),
+      log: () => {},
     });
-
-    const api = apiClient(server.address, token);
-    // The worker child is still starting: one prediction run through first, so the timed ones do not wait for it.
-    const warmUp = await fetch(`${server.address}/v1/predictions`, {
-      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', prefer: 'wait=60' }, body: CREATE_BODY,
-    });
-    const warmUpId = ((await warmUp.json()) as Listed).id;
-    const creates = await runLoad({ ...load, method: 'POST', paths: ['/v1/predictions'], body: CREATE_BODY });
-    emit(line('api create', creates));
-
-    const created = (await drained(api)).filter((p) => p.id !== warmUpId);
-    const waits = Float64Array.from(created.map((p) => Date.parse(p.started_at!) - Date.parse(p.created_at))).sort();
-    const span = (Math.max(...created.map((p) => Date.parse(p.completed_at!))) - Date.parse(created[0].created_at)) / 1000;
-    emit({
-      what: 'api create_to_start', store: kind, connections, seconds: round(span), count: created.length, per_second: round(created.length / span),
-      ...percentiles(waits), errors: created.filter((p) => p.status !== 'succeeded').length,
-    });
-
-    const gets = await runLoad({ ...load, method: 'GET', paths: created.map((p) => `/v1/predictions/${p.id}`) });
-    emit(line('api get', gets));
+    try {
+      await measure(server, storeSpec === 'sqlite' ? 'sqlite' : 'postgres', o.connections ?? 50, (o.durationS ?? 10) * 1000, emit);
+    } finally {
+      await server.close();
+    }
   } finally {
-    await server.close();
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+async function measure(server: RunningServer, store: ApiMeasurement['store'], connections: number, durationMs: number, emit: (m: ApiMeasurement) => void): Promise<void> {
+  const token = server.createdToken ?? firstConfiguredToken();
+  const load = { origin: server.address, token, connections, durationMs };
+  const line = (what: string, r: LoadResult): ApiMeasurement => ({
+    what, store, connections, seconds: round(r.seconds), count: r.latenciesMs.length, per_second: round(r.latenciesMs.length / r.seconds),
+    ...percentiles(r.latenciesMs), errors: r.errors,
+  });
+
+  const api = apiClient(server.address, token);
+  // The worker child is still starting: one prediction run through first, so the timed ones do not wait for it.
+  const warmUp = await fetch(`${server.address}/v1/predictions`, {
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', prefer: 'wait=60' }, body: CREATE_BODY,
+  });
+  const warmUpId = ((await warmUp.json()) as Listed).id;
+  const creates = await runLoad({ ...load, method: 'POST', paths: ['/v1/predictions'], body: CREATE_BODY });
+  emit(line('api create', creates));
+
+  const created = (await drained(api)).filter((p) => p.id !== warmUpId);
+  const waits = Float64Array.from(created.map((p) => Date.parse(p.started_at!) - Date.parse(p.created_at))).sort();
+  const span = (Math.max(...created.map((p) => Date.parse(p.completed_at!))) - Date.parse(created[0].created_at)) / 1000;
+  emit({
+    what: 'api create_to_start', store, connections, seconds: round(span), count: created.length, per_second: round(created.length / span),
+    ...percentiles(waits), errors: created.filter((p) => p.status !== 'succeeded').length,
+  });
+
+  const gets = await runLoad({ ...load, method: 'GET', paths: created.map((p) => `/v1/predictions/${p.id}`) });
+  emit(line('api get', gets));
 }
 
 function firstConfiguredToken(): string {
