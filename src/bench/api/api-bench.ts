@@ -31,13 +31,13 @@ export interface ApiMeasurement {
   p50_ms: number;
   p99_ms: number;
   max_ms: number;
-  /** Answers outside 2xx. */
+  /** Answers outside 2xx (create, get), or predictions that did not succeed (create_to_start). */
   errors: number;
 }
 
-/** The bench's own hosted-model request: valid, small, and never run (the stand-in answers it). */
+/** A hosted-model request (its latest version by name): valid, small, and never run (the stand-in answers it). */
 const CREATE_BODY = JSON.stringify({
-  version: 'ad9d7879fbffa2874e1d909d1d37d9bc682889cc65b31f7bb00d2362619f194a',
+  version: 'ai-forever/kandinsky-2.2',
   input: { prompt: 'a red cat', width: 384, height: 384, num_inference_steps: 2, num_inference_steps_prior: 2 },
 });
 
