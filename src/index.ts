@@ -6,7 +6,7 @@ export { NetworkSession, availableDevices, defaultDevice, type Device, type Sess
 export { CLIPTokenizer } from './tokenizer/index.js';
 export { TorchGenerator } from './random/index.js';
 export {
-  CLIPImageProcessor, DPTImageProcessor, readPng, decodePng, encodePng, writePng, convert, resize, readImage, toPilImages, encodeImage, writeImageFile,
+  CLIPImageProcessor, DPTImageProcessor, readPng, decodePng, encodePng, writePng, convert, resize, readImage, decodeImage, toPilImages, encodeImage, writeImageFile,
   readGenerationParameters, infotext, type PilImage, type GenerationParameters, type ImageFormat,
 } from './image/index.js';
 export { loadCheckpoint, readModelIndex, resolveModelPath, pull, hubCacheDir, type Checkpoint, type TensorInfo } from './weights/index.js';

@@ -2,7 +2,7 @@
 export type { ImageMode, PilImage } from './image.js';
 export { readPng, decodePng } from './png-decode.js';
 export { encodePng, writePng } from './png-encode.js';
-export { readImage, MAX_IMAGE_PIXELS } from './read-image.js';
+export { readImage, decodeImage, MAX_IMAGE_PIXELS } from './read-image.js';
 export { toPilImages } from './numpy-to-pil.js';
 export { encodeImage, writeImageFile, type EncodeOptions } from './encode.js';
 export type { ImageFormat } from './image-format.js';

@@ -1,8 +1,5 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { InputError } from '../errors.js';
-import { readImage, type PilImage } from '../image/index.js';
+import { decodeImage } from '../image/index.js';
 import type { ImageResolver } from './models/index.js';
 import type { Store } from './types.js';
 
@@ -33,19 +30,4 @@ async function imageBytes(store: Store, publicUrl: string, account: string, uri:
     throw new InputError('no such output file on this server');
   }
   throw new InputError(`expected a data: URL or the URL of a file on this server (${publicUrl}/v1/files/...), got ${JSON.stringify(uri.slice(0, 80))}`);
-}
-
-/** readImage reads files: the bytes go through a private temporary one, so that every format check applies. */
-async function decodeImage(bytes: Uint8Array, label: string): Promise<PilImage> {
-  const dir = await mkdtemp(join(tmpdir(), 'kandinsky-input-'));
-  try {
-    const path = join(dir, 'image');
-    await writeFile(path, bytes);
-    return await readImage(path);
-  } catch (err) {
-    if (err instanceof InputError) throw new InputError(err.message.replaceAll(join(dir, 'image'), label));
-    throw err;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }

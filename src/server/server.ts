@@ -27,6 +27,11 @@ export interface ServeOptions {
   readonly memoryBudget?: number;
   readonly timeoutS?: number;
   readonly maxQueue?: number;
+  /**
+   * The module whose `createRunner` (worker/runner.ts) the worker child loads to run each prediction; default
+   * the pipelines. `kandinsky bench api` passes an instant stand-in.
+   */
+  readonly runner?: URL;
   readonly log?: (line: string) => void;
 }
 
@@ -78,7 +83,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   ctx.outputForm = ctx.publicUrl.startsWith('https:') ? 'url' : 'data';
   supervisor = new WorkerSupervisor({
     store,
-    config: { store: storeSpec, dataDir, modelsDir, memoryBudget: o.memoryBudget, publicUrl: ctx.publicUrl },
+    config: { store: storeSpec, dataDir, modelsDir, memoryBudget: o.memoryBudget, publicUrl: ctx.publicUrl, runner: o.runner?.href },
     timeoutS: o.timeoutS,
     onChanged: (id) => changes.notify(id),
     log,

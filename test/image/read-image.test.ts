@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { InputError } from '../../src/errors.js';
-import { encodeImage, MAX_IMAGE_PIXELS, readImage, readPng } from '../../src/image/index.js';
+import { decodeImage, encodeImage, MAX_IMAGE_PIXELS, readImage, readPng } from '../../src/image/index.js';
 import { goldenDir } from '../helpers/fixtures.js';
 import { crc32 } from '../../src/image/png-chunks.js';
 import { buildPng } from './png-builder.js';
@@ -103,7 +103,23 @@ describe('readImage', () => {
     webp.writeUInt32LE((webp.readUInt32LE(at) & ~0x0fffffff) | 9999 | (9999 << 14), at);
     await assert.rejects(readImage(file('bomb.webp', webp)), refusal(/bomb\.webp: image is 10000x10000 .* decompression bomb/));
   });
+});
 
+describe('decodeImage', () => {
+  it('decodes bytes exactly as readImage decodes the same file, without touching the disk', async () => {
+    const png = join(inputs, 'pal_397x261.png');
+    assert.deepEqual(await decodeImage(readFileSync(png), 'input.image'), readPng(png));
+    const webp = await encodeImage(gradient(20, 10, 'RGBA'), 'webp', { quality: 100 });
+    assert.deepEqual(await decodeImage(webp, 'input.image'), await readImage(file('same.webp', webp)));
+  });
+
+  it('names its source in every refusal: not an image, corrupt, a decompression bomb', async () => {
+    await assert.rejects(decodeImage(Buffer.from('GIF89a\x01\x00'), 'input.mask'), refusal(/^input\.mask: not a PNG, JPEG or WebP image \(found a GIF image\)/));
+    await assert.rejects(decodeImage(new Uint8Array(0), 'input.mask'), refusal(/^input\.mask: .*found an empty file/));
+    const jpeg = await encodeImage(gradient(32, 32), 'jpeg');
+    await assert.rejects(decodeImage(jpeg.subarray(0, jpeg.length >> 1), 'input.hint'), refusal(/^input\.hint: broken JPEG file/));
+    await assert.rejects(decodeImage(pngClaiming(100000, 100000), 'input.image'), refusal(/^input\.image: image is 100000x100000 .* decompression bomb/));
+  });
 });
 
 /** A 1x1 grey PNG whose IHDR (CRC fixed up) claims another size. */

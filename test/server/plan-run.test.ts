@@ -5,7 +5,7 @@ import { Engine } from '../../src/generation/index.js';
 import { decodePng, encodePng, type PilImage } from '../../src/image/index.js';
 import { hintFromImage, type StepEvent } from '../../src/pipelines/index.js';
 import {
-  Catalogue, InputValidationError, InvalidVersionError, planRun, renderOutputs, tqdmLines, type ImageResolver,
+  Catalogue, checkInput, InputValidationError, InvalidVersionError, planRun, renderOutputs, tqdmLines, type ImageResolver,
 } from '../../src/server/models/index.js';
 import { tinyModelDir } from './tiny-models.js';
 
@@ -115,6 +115,20 @@ describe('planRun for the kandinsky/* models', () => {
     assert.deepStrictEqual(plan.outputs, { kind: 'embeddings', name: 'out.json' });
   });
 
+  it('refuses, as a 422 on input.strength, an img2img whose int(steps x strength) is 0 (no denoising step would run)', async () => {
+    const refusedOnStrength = (err: unknown) =>
+      err instanceof InputValidationError && err.fields.length === 1 && err.fields[0].type === 'number_gte' && err.fields[0].field === 'input.strength' &&
+      /^Must be greater than or equal to 0\.5 \(with num_inference_steps 2, strength 0\.3 leaves no denoising step\)$/.test(err.fields[0].description);
+    const input = { prompt: 'p', image: dataUrl(image), num_inference_steps: 2 };
+    await assert.rejects(planRun(own('img2img'), latest('img2img'), input, resolveImage), refusedOnStrength);
+    await assert.rejects(planRun(own('img2img'), latest('img2img'), { ...input, num_inference_steps: 75, strength: 0 }, resolveImage), InputValidationError);
+    assert.equal((await planRun(own('img2img'), latest('img2img'), { ...input, strength: 0.5 }, resolveImage)).request.strength, 0.5);
+    const depth = { prompt: 'p', hint: dataUrl(mask), num_inference_steps: 2 };
+    await assert.rejects(planRun(own('controlnet-depth'), latest('controlnet-depth'), { ...depth, image: dataUrl(image) }, resolveImage), refusedOnStrength);
+    // Without an image, controlnet starts from noise and runs every step: strength does not matter.
+    assert.equal((await planRun(own('controlnet-depth'), latest('controlnet-depth'), { ...depth, strength: 0 }, resolveImage)).request.mode, 'controlnet');
+  });
+
   it('turns an image that does not decode into a format entry on its field, every bad one at once', async () => {
     const input = { prompt: 'p', image: 'data:image/png;base64,bm90IGEgcG5n', mask: 'data:image/png;base64,' };
     await assert.rejects(planRun(own('inpaint'), latest('inpaint'), input, resolveImage), (err: unknown) => {
@@ -123,6 +137,21 @@ describe('planRun for the kandinsky/* models', () => {
       assert.match(err.fields[0].description, /^Does not match format 'image': input\.image/);
       return true;
     });
+  });
+});
+
+describe('checkInput', () => {
+  it('refuses what planRun refuses, and otherwise gives the values with the defaults and the decoded images, drawing no seed', async () => {
+    await assert.rejects(checkInput(hosted, AD9, { width: 1000 }, resolveImage), (err: unknown) => err instanceof InputValidationError && err.fields[0].field === 'input.width');
+    await assert.rejects(checkInput(hosted, latest('prior'), {}, resolveImage), InvalidVersionError);
+    const checked = await checkInput(hosted, AD9, { prompt: 'a red cat' }, resolveImage);
+    assert.equal(checked.version.id, AD9);
+    assert.deepStrictEqual(checked.values, {
+      prompt: 'a red cat', width: 512, height: 512, num_inference_steps: 75, num_inference_steps_prior: 25, num_outputs: 1, output_format: 'webp',
+    });
+    const picture = grey(8, 8, 50);
+    const img2img = await checkInput(own('img2img'), latest('img2img'), { prompt: 'p', image: dataUrl(picture) }, resolveImage);
+    assert.deepStrictEqual(img2img.input.image('image'), picture);
   });
 });
 

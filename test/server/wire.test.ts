@@ -167,6 +167,12 @@ describe('kandinsky serve on the wire', () => {
     const bad = await serve.fetch(path, { method: 'POST', json: { input: { ...QUICK_INPUT, image: 'data:image/png;base64,iVBORw0KGgoAAAAAAA' } } });
     const body = (await problem(bad, 422)) as { invalid_fields: { field: string }[] };
     assert.deepEqual(body.invalid_fields.map((f) => f.field), ['input.image']);
+    // Two steps at the default strength 0.3: int(2 x 0.3) = 0 steps would run.
+    const before = ((await (await serve.fetch('/predictions')).json()) as { results: unknown[] }).results.length;
+    const none = await serve.fetch(path, { method: 'POST', json: { input: { ...QUICK_INPUT, image: file.urls.get } } });
+    const refused = (await problem(none, 422)) as { invalid_fields: { type: string; field: string }[] };
+    assert.deepEqual(refused.invalid_fields.map((f) => [f.type, f.field]), [['number_gte', 'input.strength']]);
+    assert.equal(((await (await serve.fetch('/predictions')).json()) as { results: unknown[] }).results.length, before, 'nothing stored');
   });
 });
 

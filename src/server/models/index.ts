@@ -9,7 +9,9 @@ export {
 export {
   CONTROLNET_DEPTH_REPO, DECODER_REPO, INPAINT_DECODER_REPO, PRIOR_REPO, type ModelDefinition, type VersionDefinition,
 } from './model-definition.js';
-export { planRun, InputValidationError, InvalidVersionError, type ImageResolver, type OutputPlan, type RunPlan } from './plan-run.js';
+export {
+  checkInput, planRun, InputValidationError, InvalidVersionError, type CheckedInput, type ImageResolver, type OutputPlan, type RunPlan,
+} from './plan-run.js';
 export { renderOutputs, type RenderedOutput } from './outputs.js';
 export { formatMeter, tqdmLines } from './tqdm.js';
 export { validateCreateBody, validateInput } from './validate.js';

@@ -2,6 +2,7 @@
 // its schema (a changed schema is a new version). They follow diffusers' pipelines (no hosted negative suffix).
 import type { GenerationRequest } from '../../generation/index.js';
 import { hintFromImage } from '../../pipelines/index.js';
+import type { InvalidField } from '../types.js';
 import { buildCogSchema, schemaVersionId, type CogInput, type CogOutput } from './cog-schema.js';
 import {
   GUIDANCE_SCALE, HEIGHT, NEGATIVE_PROMPT, NUM_INFERENCE_STEPS, NUM_INFERENCE_STEPS_PRIOR, NUM_OUTPUTS, OUTPUT_FORMAT, PRIOR_GUIDANCE_SCALE, PROMPT,
@@ -60,6 +61,21 @@ function decoderRequest(v: InputValues, { dirs, seed }: RunContext, decoderRepo:
   };
 }
 
+/**
+ * Image-to-image denoises only the last int(steps x strength) steps (diffusers' get_timesteps): refused here
+ * when that is none, rather than failing the run.
+ */
+function strengthLeavesSteps(v: InputValues): InvalidField[] {
+  const steps = v.number('num_inference_steps');
+  const strength = v.number('strength');
+  if (Math.trunc(steps * strength) > 0) return [];
+  return [{
+    type: 'number_gte',
+    field: 'input.strength',
+    description: `Must be greater than or equal to ${1 / steps} (with num_inference_steps ${steps}, strength ${strength} leaves no denoising step)`,
+  }];
+}
+
 const IMG2IMG = model(
   'kandinsky-2.2-img2img',
   'Kandinsky 2.2 image-to-image: redraws an image after a prompt',
@@ -67,6 +83,7 @@ const IMG2IMG = model(
   'list',
   [PROMPT, image('image', 'Starting image'), STRENGTH, NEGATIVE_PROMPT, ...DECODER_SETTINGS],
   (v, c) => ({ ...decoderRequest(v, c, DECODER_REPO), mode: 'img2img', image: v.image('image'), strength: v.number('strength') }),
+  strengthLeavesSteps,
 );
 
 const INPAINT = model(
@@ -133,6 +150,7 @@ const CONTROLNET_DEPTH = model(
     const common = { ...decoderRequest(v, c, CONTROLNET_DEPTH_REPO), hint };
     return init ? { ...common, mode: 'controlnet_img2img', image: init, strength: v.number('strength') } : { ...common, mode: 'controlnet' };
   },
+  (v) => (v.image('image') ? strengthLeavesSteps(v) : []),
 );
 
 const PRIOR = model(

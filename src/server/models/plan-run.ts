@@ -1,5 +1,5 @@
-// From a prediction's input to a generation: validated, defaults filled, images decoded, the seed drawn as
-// the hosted model draws it, and how the outputs are to be named and encoded.
+// From a prediction's input to a generation: validated, defaults filled, images decoded (checkInput), the seed
+// drawn as the hosted model draws it, and how the outputs are to be named and encoded (planRun).
 import { randomInt } from 'node:crypto';
 import { InputError, KandinskyError } from '../../errors.js';
 import type { GenerationRequest } from '../../generation/index.js';
@@ -41,7 +41,19 @@ export interface RunPlan {
   readonly logPrelude: string;
 }
 
-export async function planRun(model: ServedModel, versionId: string, input: Record<string, unknown>, resolveImage: ImageResolver): Promise<RunPlan> {
+/** An input that passed every check: its version, its values with the defaults filled in, its images decoded. */
+export interface CheckedInput {
+  readonly version: VersionDefinition;
+  readonly values: Record<string, unknown>;
+  readonly input: InputValues;
+}
+
+/**
+ * Everything that can refuse an input (the version, the schema, each image decoded, the rules between
+ * inputs), and nothing more: no seed drawn, no request built. The create route refuses with it; planRun
+ * starts from it.
+ */
+export async function checkInput(model: ServedModel, versionId: string, input: Record<string, unknown>, resolveImage: ImageResolver): Promise<CheckedInput> {
   const d = model.definition;
   const version = d.versions.find((v) => v.id === versionId);
   if (!version) throw new InvalidVersionError(`${d.owner}/${d.name}`, versionId);
@@ -52,6 +64,12 @@ export async function planRun(model: ServedModel, versionId: string, input: Reco
   const v = inputValues(values, images);
   const more = d.check?.(v) ?? [];
   if (more.length > 0) throw new InputValidationError(more);
+  return { version, values, input: v };
+}
+
+export async function planRun(model: ServedModel, versionId: string, input: Record<string, unknown>, resolveImage: ImageResolver): Promise<RunPlan> {
+  const d = model.definition;
+  const { version, values, input: v } = await checkInput(model, versionId, input, resolveImage);
   // KP: `int.from_bytes(os.urandom(2), "big")` when no seed is given.
   const seed = typeof values.seed === 'number' ? values.seed : randomInt(2 ** 16);
   const request = d.request(v, { dirs: model.dirs, seed });

@@ -6,7 +6,7 @@ import { predictionJson, predictionJsonWith } from '../prediction-json.js';
 import { parsePreferWait } from '../prefer-wait.js';
 import { imageResolver } from '../image-inputs.js';
 import {
-  InputValidationError, InvalidVersionError, invalidVersionBody, notFoundBody, planRun, throttledBody, validateCreateBody, validationErrorBody,
+  checkInput, InputValidationError, InvalidVersionError, invalidVersionBody, notFoundBody, throttledBody, validateCreateBody, validationErrorBody,
   type ServedModel,
 } from '../models/index.js';
 import { HttpProblem, sendProblem } from '../problem.js';
@@ -95,12 +95,12 @@ function checkedBody(body: unknown, route: 'predictions' | 'model_predictions'):
 }
 
 /**
- * The input as the worker will plan it (schema, cross-field rules, image inputs decoded), so that a bad one
- * is refused here, with nothing stored; the worker plans again (and draws the seed) when it runs.
+ * Every check the worker's plan makes (schema, image inputs decoded, rules between inputs), so that a bad input
+ * is refused here with nothing stored; the plan itself (the seed, the request) is the worker's.
  */
-async function checkInput(ctx: ServerContext, model: ServedModel, versionId: string, input: Record<string, unknown>, account: string): Promise<void> {
+async function refuseBadInput(ctx: ServerContext, model: ServedModel, versionId: string, input: Record<string, unknown>, account: string): Promise<void> {
   try {
-    await planRun(model, versionId, input, imageResolver(ctx.store, ctx.publicUrl, account));
+    await checkInput(model, versionId, input, imageResolver(ctx.store, ctx.publicUrl, account));
   } catch (err) {
     if (err instanceof InputValidationError) throw new HttpProblem(422, validationErrorBody(err.fields));
     if (err instanceof InvalidVersionError) throw new HttpProblem(422, invalidVersionBody());
@@ -109,7 +109,7 @@ async function checkInput(ctx: ServerContext, model: ServedModel, versionId: str
 }
 
 async function create(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, model: ServedModel, versionId: string, body: CreateBody) {
-  await checkInput(ctx, model, versionId, body.input, accountOf(request));
+  await refuseBadInput(ctx, model, versionId, body.input, accountOf(request));
   const webhook = body.webhook || body.webhook_completed || null;
   const filter = body.webhook_events_filter ?? (body.webhook ? null : body.webhook_completed ? ['completed' as const] : null);
   const record: PredictionRecord = {

@@ -8,6 +8,8 @@ export interface WorkerConfig {
   readonly modelsDir?: string;
   readonly memoryBudget?: number;
   readonly publicUrl: string;
+  /** The URL of the module whose `createRunner` runs each prediction (see runner.ts); default the pipelines. */
+  readonly runner?: string;
 }
 
 export const WORKER_CONFIG_ENV = 'KANDINSKY_WORKER_CONFIG';

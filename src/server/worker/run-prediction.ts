@@ -1,23 +1,21 @@
 import { createHash } from 'node:crypto';
 import { AbortedError } from '../../pipelines/index.js';
-import type { GenerationWorker } from '../../generation/index.js';
 import { enqueueWebhook } from '../prediction-events.js';
 import type { UrlBase } from '../prediction-json.js';
 import type { OutputFile, PredictionRecord, Store } from '../types.js';
 import { RENEW_MS, LEASE_MS } from './lease.js';
 import { LogWriter } from './log-writer.js';
-import type { PlannedRun } from './plan.js';
+import type { PredictionRunner } from './runner.js';
 
 /** How often a running prediction looks for a cancel request (the check between steps is then immediate). */
 const CANCEL_POLL_MS = 200;
 
 export interface RunDeps {
   readonly store: Store;
-  readonly engine: GenerationWorker;
+  /** Turns the prediction into its output files: the pipelines, or a stand-in. */
+  readonly runner: PredictionRunner;
   readonly worker: string;
   readonly base: UrlBase;
-  /** The catalogue's plan for this prediction: the generation request, the seed, output names, encoding. */
-  readonly plan: (p: PredictionRecord) => Promise<PlannedRun>;
   readonly onChanged: (id: string) => void;
 }
 
@@ -45,10 +43,7 @@ export async function runPrediction(p: PredictionRecord, deps: RunDeps): Promise
   await enqueueWebhook(store, p, 'start', deps.base);
   let result: Parameters<Store['finishPrediction']>[2];
   try {
-    const run = await deps.plan(p);
-    logs.append(run.logPrelude);
-    const generated = await deps.engine.generate(run.request, { signal: controller.signal, onStep: (event) => logs.append(run.logLines(event)) });
-    const files = await run.encodeOutputs(generated);
+    const files = await deps.runner.run(p, { signal: controller.signal, log: (text) => logs.append(text) });
     result = { status: 'succeeded', outputs: files.map(({ name, contentType, bytes }) => ({ file: outputFile(name, contentType, bytes), bytes })) };
   } catch (err) {
     if (err instanceof AbortedError) result = { status: 'canceled' };

@@ -1,15 +1,14 @@
 import { hostname } from 'node:os';
-import { GenerationWorker } from '../../generation/index.js';
 import { openStore } from '../open-store.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
 import { WORKER_CONFIG_ENV } from './messages.js';
 import { LEASE_MS } from './lease.js';
-import { planner } from './planner.js';
 import { runPrediction } from './run-prediction.js';
+import { PIPELINE_RUNNER, type CreateRunner } from './runner.js';
 
-// A worker child process: claims predictions from the store one at a time and runs them in its own
-// generation thread, whose sessions stay loaded between predictions within the memory budget. A crash or an
-// out-of-memory here cannot take the API down; the supervisor restarts the process.
+// A worker child process: claims predictions from the store one at a time and runs them with its runner (the
+// pipelines on their own generation thread, whose sessions stay loaded between predictions within the memory
+// budget). A crash or an out-of-memory here cannot take the API down; the supervisor restarts the process.
 
 /** How often an idle worker looks at the queue when nobody wakes it (other API processes may queue). */
 const IDLE_POLL_MS = 1000;
@@ -34,8 +33,8 @@ process.on('disconnect', () => {
 });
 
 const store = await openStore(config.store, config.dataDir);
-const engine = new GenerationWorker({ memoryBudget: config.memoryBudget });
-const plan = planner(config, store);
+const { createRunner } = (await import(config.runner ?? PIPELINE_RUNNER.href)) as { createRunner: CreateRunner };
+const runner = createRunner(config, store);
 const base = { publicUrl: config.publicUrl };
 send({ type: 'ready', worker: name });
 while (!draining) {
@@ -49,9 +48,9 @@ while (!draining) {
   }
   send({ type: 'claimed', id: p.id });
   send({ type: 'changed', id: p.id });
-  await runPrediction(p, { store, engine, worker: name, base, plan, onChanged: (id) => send({ type: 'changed', id }) });
+  await runPrediction(p, { store, runner, worker: name, base, onChanged: (id) => send({ type: 'changed', id }) });
   send({ type: 'finished', id: p.id });
 }
-await engine.close();
+await runner.close();
 await store.close();
 process.disconnect?.();
