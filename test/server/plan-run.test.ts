@@ -7,7 +7,7 @@ import { hintFromImage, type StepEvent } from '../../src/pipelines/index.js';
 import {
   Catalogue, checkInput, InputValidationError, InvalidVersionError, planRun, renderOutputs, tqdmLines, type ImageResolver,
 } from '../../src/server/models/index.js';
-import { tinyModelDir } from './tiny-models.js';
+import { tinyModelDir, tinyModelDirWithoutDepth } from './tiny-models.js';
 
 const AD9 = 'ad9d7879fbffa2874e1d909d1d37d9bc682889cc65b31f7bb00d2362619f194a';
 const EA1 = 'ea1addaab376f4dc227f5368bbd8eff901820fd1cc14ed8cad63b29249e9d463';
@@ -92,6 +92,30 @@ describe('planRun for the kandinsky/* models', () => {
     const withImage = await planRun(own('controlnet-depth'), latest('controlnet-depth'), { ...input, image: dataUrl(image), strength: 0.7 }, resolveImage);
     assert.equal(withImage.request.mode, 'controlnet_img2img');
     assert.equal(withImage.request.strength, 0.7);
+  });
+
+  it('controlnet-depth: depth_from_image has the engine estimate the hint; the depth map is the last output', async () => {
+    const input = { prompt: 'p', depth_from_image: dataUrl(image), width: 384, height: 384, num_inference_steps: 1, num_inference_steps_prior: 2 };
+    const plan = await planRun(own('controlnet-depth'), latest('controlnet-depth'), input, resolveImage);
+    assert.equal(plan.request.hint, undefined);
+    assert.deepStrictEqual(plan.request.hintFrom, { photo: image, depthModel: tinyModelDir('Intel/dpt-large') });
+    const engine = new Engine();
+    const result = await engine.generate(plan.request);
+    await engine.release();
+    const outputs = await renderOutputs(plan.outputs, result);
+    assert.deepEqual(outputs.map((o) => [o.name, o.contentType]), [['out-0.webp', 'image/webp'], ['depth.png', 'image/png']]);
+    const depth = decodePng(Buffer.from(outputs[1].bytes), 'depth.png');
+    assert.deepEqual([depth.width, depth.height, depth.mode], [image.width, image.height, 'L']);
+  });
+
+  it('controlnet-depth: refuses neither or both of hint and depth_from_image, and a photo without a depth model', async () => {
+    const refused = (pattern: RegExp) => (err: unknown) => err instanceof InputValidationError && pattern.test(JSON.stringify(err.fields));
+    await assert.rejects(planRun(own('controlnet-depth'), latest('controlnet-depth'), { prompt: 'p' }, resolveImage), refused(/"field":"input","description":"hint is required \(or depth_from_image\)"/));
+    await assert.rejects(planRun(own('controlnet-depth'), latest('controlnet-depth'), { prompt: 'p', hint: dataUrl(mask), depth_from_image: dataUrl(image) }, resolveImage),
+      refused(/input.depth_from_image.*Give hint or depth_from_image, not both/));
+    const noDepth = new Catalogue(tinyModelDirWithoutDepth).model('kandinsky', 'kandinsky-2.2-controlnet-depth')!;
+    await assert.rejects(planRun(noDepth, noDepth.definition.versions[0].id, { prompt: 'p', depth_from_image: dataUrl(image) }, resolveImage),
+      refused(/Depth estimation is not available on this server \(Intel\/dpt-large/));
   });
 
   it('fuse: texts then images with their weights, equal weights when none are given', async () => {

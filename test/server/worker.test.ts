@@ -42,9 +42,11 @@ describe('worker processes', () => {
   });
 
   it('--timeout kills a prediction that runs too long and fails it; --max-queue answers 429 past the queue', async () => {
-    const serve = await startServe(['--timeout', '2', '--max-queue', '1']);
+    // 6 s: long enough that the queue checks below happen while the long one still runs, even on a busy machine.
+    const serve = await startServe(['--timeout', '6', '--max-queue', '1']);
     try {
-      const long = await create(serve, LONG_INPUT);
+      // Far longer than the timeout on any machine (the tiny models still take tens of seconds for this).
+      const long = await create(serve, { ...LONG_INPUT, width: 1024, height: 1024, num_inference_steps: 500 });
       await eventually(() => get(serve, long.id), (p) => p.status === 'processing');
       const queued = await serve.fetch('/predictions', { method: 'POST', json: { version: HOSTED_VERSION, input: QUICK_INPUT } });
       assert.equal(queued.status, 201);
@@ -52,7 +54,7 @@ describe('worker processes', () => {
       assert.equal(refused.status, 429);
       assert.equal(refused.headers.get('retry-after'), '1');
       const failed = await eventually(() => get(serve, long.id), (p) => p.status === 'failed', 30_000);
-      assert.equal(failed.error, 'Prediction timed out after 2 seconds');
+      assert.equal(failed.error, 'Prediction timed out after 6 seconds');
       // The queued one runs on the restarted worker.
       const { id } = (await queued.json()) as Wire;
       assert.equal((await eventually(() => get(serve, id), (p) => p.status === 'succeeded', 30_000)).status, 'succeeded');

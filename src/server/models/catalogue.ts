@@ -22,7 +22,8 @@ export class Catalogue {
     this.models = definitions.flatMap((definition) => {
       const found = definition.repos.map((repo) => [repo, modelDir(repo)] as const);
       if (found.some(([, dir]) => dir === undefined)) return [];
-      return [{ definition, dirs: Object.fromEntries(found) as Record<string, string> }];
+      const optional = (definition.optionalRepos ?? []).map((repo) => [repo, modelDir(repo)] as const).filter(([, dir]) => dir !== undefined);
+      return [{ definition, dirs: Object.fromEntries([...found, ...optional]) as Record<string, string> }];
     });
   }
 

@@ -9,7 +9,7 @@ import {
   SEED, STRENGTH, WIDTH,
 } from './inputs.js';
 import {
-  CONTROLNET_DEPTH_REPO, DECODER_REPO, INPAINT_DECODER_REPO, PRIOR_REPO, type InputValues, type ModelDefinition, type RunContext,
+  CONTROLNET_DEPTH_REPO, DECODER_REPO, DEPTH_REPO, INPAINT_DECODER_REPO, PRIOR_REPO, type InputValues, type ModelDefinition, type RunContext,
 } from './model-definition.js';
 
 const CREATED_AT = '2025-01-01T00:00:00.000000Z';
@@ -29,6 +29,7 @@ function model(
   inputs: readonly CogInput[],
   request: ModelDefinition['request'],
   check?: ModelDefinition['check'],
+  optionalRepos?: readonly string[],
 ): ModelDefinition {
   const openapiSchema = buildCogSchema(inputs, output);
   return {
@@ -41,6 +42,7 @@ function model(
     versions: [{ id: schemaVersionId(openapiSchema), createdAt: CREATED_AT, cogVersion: '0.8.6', openapiSchema, inputs }],
     request,
     ...(check ? { check } : {}),
+    ...(optionalRepos ? { optionalRepos } : {}),
   };
 }
 
@@ -133,12 +135,14 @@ const FUSE = model(
 
 const CONTROLNET_DEPTH = model(
   'kandinsky-2.2-controlnet-depth',
-  'Kandinsky 2.2 ControlNet-depth: an image after a prompt that follows a depth map',
+  'Kandinsky 2.2 ControlNet-depth: an image after a prompt that follows a depth map, given or estimated from a photo ' +
+    '(depth_from_image: the estimated depth map is then the last output, depth.png)',
   CONTROLNET_DEPTH_REPO,
   'list',
   [
     PROMPT,
-    image('hint', 'Depth map (near = white), resized to the output size'),
+    image('hint', 'Depth map (near = white), resized to the output size; or give depth_from_image', false),
+    image('depth_from_image', 'A photo whose depth map (estimated with Intel/dpt-large) becomes the hint, instead of hint', false),
     image('image', 'Starting image for image-to-image with the depth map; leave blank to start from noise', false),
     STRENGTH,
     NEGATIVE_PROMPT,
@@ -146,11 +150,22 @@ const CONTROLNET_DEPTH = model(
   ],
   (v, c) => {
     const init = v.image('image');
-    const hint = hintFromImage(v.image('hint')!, v.number('width'), v.number('height'));
-    const common = { ...decoderRequest(v, c, CONTROLNET_DEPTH_REPO), hint };
+    const photo = v.image('depth_from_image');
+    const hint = photo ? {} : { hint: hintFromImage(v.image('hint')!, v.number('width'), v.number('height')) };
+    const hintFrom = photo ? { hintFrom: { photo, depthModel: c.dirs[DEPTH_REPO] } } : {};
+    const common = { ...decoderRequest(v, c, CONTROLNET_DEPTH_REPO), ...hint, ...hintFrom };
     return init ? { ...common, mode: 'controlnet_img2img', image: init, strength: v.number('strength') } : { ...common, mode: 'controlnet' };
   },
-  (v) => (v.image('image') ? strengthLeavesSteps(v) : []),
+  (v, dirs) => {
+    const given = ['hint', 'depth_from_image'].filter((k) => v.image(k) !== undefined);
+    if (given.length === 0) return [{ type: 'required', field: 'input', description: 'hint is required (or depth_from_image)' }];
+    if (given.length === 2) return [{ type: 'additional_property_not_allowed', field: 'input.depth_from_image', description: 'Give hint or depth_from_image, not both' }];
+    if (given[0] === 'depth_from_image' && !dirs[DEPTH_REPO]) {
+      return [{ type: 'format', field: 'input.depth_from_image', description: `Depth estimation is not available on this server (${DEPTH_REPO} is not among its models)` }];
+    }
+    return v.image('image') ? strengthLeavesSteps(v) : [];
+  },
+  [DEPTH_REPO],
 );
 
 const PRIOR = model(

@@ -7,6 +7,8 @@ export const PRIOR_REPO = 'kandinsky-community/kandinsky-2-2-prior';
 export const DECODER_REPO = 'kandinsky-community/kandinsky-2-2-decoder';
 export const INPAINT_DECODER_REPO = 'kandinsky-community/kandinsky-2-2-decoder-inpaint';
 export const CONTROLNET_DEPTH_REPO = 'kandinsky-community/kandinsky-2-2-controlnet-depth';
+/** The depth model of transformers' depth-estimation pipeline, for the ControlNet hint from a photo. */
+export const DEPTH_REPO = 'Intel/dpt-large';
 
 /** A version: its wire object plus the `Input(...)` list its schema was built from. */
 export interface VersionDefinition extends ModelVersion {
@@ -38,10 +40,12 @@ export interface ModelDefinition {
   readonly githubUrl: string | null;
   /** The Hugging Face repos it runs; it is served only when every one is present. */
   readonly repos: readonly string[];
+  /** Repos some inputs need: found when present (their folders join `dirs`), never required. */
+  readonly optionalRepos?: readonly string[];
   readonly output: CogOutput;
   /** Newest (latest) first. */
   readonly versions: readonly VersionDefinition[];
-  /** Rules between inputs that a Cog schema cannot state, as more invalid_fields. */
-  readonly check?: (input: InputValues) => InvalidField[];
+  /** Rules between inputs that a Cog schema cannot state, as more invalid_fields; `dirs` holds the repos present. */
+  readonly check?: (input: InputValues, dirs: Readonly<Record<string, string>>) => InvalidField[];
   readonly request: (input: InputValues, context: RunContext) => GenerationRequest;
 }

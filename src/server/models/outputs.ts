@@ -12,15 +12,21 @@ export interface RenderedOutput {
 
 const CONTENT_TYPES = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' } as const;
 
+/** The name of the estimated depth map among a prediction's outputs. */
+export const DEPTH_OUTPUT = 'depth.png';
+
 export async function renderOutputs(plan: OutputPlan, result: GenerationResult): Promise<RenderedOutput[]> {
   if (plan.kind === 'embeddings') {
     const json = { image_embeds: rows(result.imageEmbeds!), negative_image_embeds: rows(result.negativeImageEmbeds!) };
     return [{ name: plan.name, contentType: 'application/json', bytes: new TextEncoder().encode(JSON.stringify(json)) }];
   }
   const images = toPilImages(result.images!);
-  return Promise.all(
+  const outputs = await Promise.all(
     plan.names.map(async (name, i) => ({ name, contentType: CONTENT_TYPES[plan.format], bytes: new Uint8Array(await encodeImage(images[i], plan.format)) })),
   );
+  // A depth map estimated from a photo (ControlNet-depth's depth_from_image) comes last, so callers can show it.
+  if (result.depth) outputs.push({ name: DEPTH_OUTPUT, contentType: CONTENT_TYPES.png, bytes: new Uint8Array(await encodeImage(result.depth, 'png')) });
+  return outputs;
 }
 
 /** [n, E] as n lists of numbers. */

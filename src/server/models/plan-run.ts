@@ -62,7 +62,7 @@ export async function checkInput(model: ServedModel, versionId: string, input: R
   const values = withDefaults(version.inputs, input);
   const images = await decodeImages(version.inputs, values, resolveImage);
   const v = inputValues(values, images);
-  const more = d.check?.(v) ?? [];
+  const more = d.check?.(v, model.dirs) ?? [];
   if (more.length > 0) throw new InputValidationError(more);
   return { version, values, input: v };
 }
