@@ -1,3 +1,5 @@
+import type { Device } from '../../onnx/index.js';
+
 // What the API process's supervisor and its worker child say to each other over the fork's IPC channel.
 
 /** How the child is configured: passed in its environment, as JSON. */
@@ -7,6 +9,9 @@ export interface WorkerConfig {
   readonly dataDir: string;
   readonly modelsDir?: string;
   readonly memoryBudget?: number;
+  readonly threads?: number;
+  readonly device?: Device;
+  /** The API's public origin: the URLs in webhook bodies, and which image URLs are this server's files. */
   readonly publicUrl: string;
 }
 

@@ -11,7 +11,7 @@ import { runPrediction } from './run-prediction.js';
 // generation thread, whose sessions stay loaded between predictions within the memory budget. A crash or an
 // out-of-memory here cannot take the API down; the supervisor restarts the process.
 
-/** How often an idle worker looks at the queue when nobody wakes it (other API processes may queue). */
+/** How often an idle worker looks at the queue when nothing wakes it (a change notice may be missed). */
 const IDLE_POLL_MS = 1000;
 
 const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? '{}') as WorkerConfig;
@@ -34,7 +34,9 @@ process.on('disconnect', () => {
 });
 
 const store = await openStore(config.store, config.dataDir);
-const engine = new GenerationWorker({ memoryBudget: config.memoryBudget });
+const engine = new GenerationWorker({ memoryBudget: config.memoryBudget, threads: config.threads, device: config.device });
+// Predictions queued through other API processes (a shared PostgreSQL store) wake it as the local one's IPC does.
+store.onChange(() => wake());
 const plan = planner(config, store);
 const base = { publicUrl: config.publicUrl };
 send({ type: 'ready', worker: name });
