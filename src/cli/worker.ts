@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { homedir } from 'node:os';
 import type { Command } from 'commander';
 import type { Device } from '../onnx/index.js';
-import type { WorkerOptions } from '../server/server.js';
+import type { WorkerOptions } from '../server/worker/messages.js';
 import { startWorker } from '../server/worker/standalone.js';
 import { runUntilSignal } from './cancellation.js';
 import { parseBytes } from './generate-options.js';

@@ -10,21 +10,11 @@ import { Catalogue } from './models/index.js';
 import { openStore } from './open-store.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 import { startHousekeeping } from './housekeeping.js';
-import type { Device } from '../onnx/index.js';
-import type { WorkerConfig } from './worker/messages.js';
+import { workerConfig, type WorkerOptions } from './worker/messages.js';
 import { WorkerSupervisor } from './worker/supervisor.js';
 
 /** Replicate removes an API prediction's input, output and logs an hour after it finishes (§6). */
 export const DEFAULT_RETENTION_S = 3600;
-
-/** How a worker runs its generations: the flags `serve` and `kandinsky worker` share. */
-export interface WorkerOptions {
-  readonly memoryBudget?: number;
-  readonly threads?: number;
-  readonly device?: Device;
-  /** Seconds a prediction may run before its worker is killed and it fails. */
-  readonly timeoutS?: number;
-}
 
 export interface ServeOptions extends WorkerOptions {
   readonly host: string;
@@ -115,10 +105,6 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       await store.close();
     },
   };
-}
-
-export function workerConfig(store: string, dataDir: string, modelsDir: string | undefined, publicUrl: string, o: WorkerOptions): WorkerConfig {
-  return { store, dataDir, modelsDir, publicUrl, memoryBudget: o.memoryBudget, threads: o.threads, device: o.device };
 }
 
 function readTls(file: string, flag: string): Buffer {

@@ -15,6 +15,19 @@ export interface WorkerConfig {
   readonly publicUrl: string;
 }
 
+/** How a worker runs its generations: the flags `serve` and `kandinsky worker` share. */
+export interface WorkerOptions {
+  readonly memoryBudget?: number;
+  readonly threads?: number;
+  readonly device?: Device;
+  /** Seconds a prediction may run before its worker is killed and it fails. */
+  readonly timeoutS?: number;
+}
+
+export function workerConfig(store: string, dataDir: string, modelsDir: string | undefined, publicUrl: string, o: WorkerOptions): WorkerConfig {
+  return { store, dataDir, modelsDir, publicUrl, memoryBudget: o.memoryBudget, threads: o.threads, device: o.device };
+}
+
 export const WORKER_CONFIG_ENV = 'KANDINSKY_WORKER_CONFIG';
 
 export type ToWorker =

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { openStore } from '../open-store.js';
-import { workerConfig, type WorkerOptions } from '../server.js';
+import { workerConfig, type WorkerOptions } from './messages.js';
 import { WorkerSupervisor } from './supervisor.js';
 
 // `kandinsky worker`: the worker child and its supervisor that `serve` runs, without the HTTP side, claiming
