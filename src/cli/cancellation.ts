@@ -22,3 +22,19 @@ export async function cancellable(work: (signal: AbortSignal) => Promise<void>):
     process.off('SIGINT', onSigint);
   }
 }
+
+/**
+ * Keeps a long-running command (serve, worker) up until SIGINT or SIGTERM, then closes it gracefully: the
+ * running prediction finishes. A second signal quits at once.
+ */
+export async function runUntilSignal(command: string, close: () => Promise<void>): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      console.error(`kandinsky ${command}: ${signal}: finishing the running prediction, then stopping (again to stop at once)`);
+      process.once(signal, () => process.exit(130));
+      void close().then(resolve);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

@@ -10,6 +10,7 @@ import { registerInfo } from './info.js';
 import { registerPrior } from './prior.js';
 import { registerPull } from './pull.js';
 import { registerServe } from './serve.js';
+import { registerWorker } from './worker.js';
 
 const program = new Command();
 program
@@ -27,6 +28,7 @@ registerPull(program);
 registerBench(program);
 registerInfo(program);
 registerServe(program);
+registerWorker(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = exitCode(err);

@@ -10,6 +10,18 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected 0 or a positive integer');
+  return n;
+}
+
+/** An origin such as https://k.example (no path): where clients reach the API. */
+export function origin(value: string): string {
+  if (!/^https?:\/\/[^/]+\/?$/.test(value)) throw new InvalidArgumentError('expected an origin such as https://k.example');
+  return value;
+}
+
 /** An image side in pixels: the networks downsample by 8 and the UNet by 8 more. */
 export function pixelSize(value: string): number {
   const n = positiveInt(value);

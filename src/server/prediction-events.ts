@@ -27,3 +27,12 @@ export async function enqueueWebhook(store: Store, p: PredictionRecord, event: W
     nextAttemptAt: Date.now(),
   });
 }
+
+/**
+ * What every end of a prediction queues, whoever ends it (its worker, the supervisor of a worker that died, the
+ * lease rule): `output` when it succeeded, then `completed`.
+ */
+export async function enqueueFinished(store: Store, p: PredictionRecord, base: UrlBase): Promise<void> {
+  if (p.status === 'succeeded') await enqueueWebhook(store, p, 'output', base);
+  await enqueueWebhook(store, p, 'completed', base);
+}

@@ -9,12 +9,14 @@ import { modelDirResolver } from './model-dirs.js';
 import { Catalogue } from './models/index.js';
 import { openStore } from './open-store.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
+import { startHousekeeping } from './housekeeping.js';
+import { workerConfig, type WorkerOptions } from './worker/messages.js';
 import { WorkerSupervisor } from './worker/supervisor.js';
 
-/** How often the API process fails the predictions whose worker stopped renewing its lease. */
-const RECOVER_EVERY_MS = 5000;
+/** Replicate removes an API prediction's input, output and logs an hour after it finishes (§6). */
+export const DEFAULT_RETENTION_S = 3600;
 
-export interface ServeOptions {
+export interface ServeOptions extends WorkerOptions {
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
@@ -24,14 +26,16 @@ export interface ServeOptions {
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
   /** `sqlite` (default) or a postgres:// URL. */
   readonly store?: string;
-  readonly memoryBudget?: number;
-  readonly timeoutS?: number;
   readonly maxQueue?: number;
   /**
    * The module whose `createRunner` (worker/runner.ts) the worker child loads to run each prediction; default
    * the pipelines. `kandinsky bench api` passes an instant stand-in.
    */
   readonly runner?: URL;
+  /** False: API only, the predictions run in `kandinsky worker` processes on the same store. Default true. */
+  readonly worker?: boolean;
+  /** Seconds a finished prediction keeps its input, output and logs; 0: forever. Default DEFAULT_RETENTION_S. */
+  readonly retentionS?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -47,7 +51,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** The API process: HTTP, the webhook dispatcher, lease recovery, and the supervisor of one worker child. */
+/** The API process: HTTP, the webhook dispatcher, housekeeping, and (unless `worker` is false) the supervisor of one worker child. */
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const log = o.log ?? ((line: string) => console.error(line));
   const dataDir = resolve(o.dataDir);
@@ -81,25 +85,26 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   if (ctx.publicUrl === '') ctx.publicUrl = `${https ? 'https' : 'http'}://${hostForUrl(o.host, address)}`;
   // Clients wrap only https: and data: strings as files (§12): over plain HTTP, create and get carry data URIs.
   ctx.outputForm = ctx.publicUrl.startsWith('https:') ? 'url' : 'data';
-  supervisor = new WorkerSupervisor({
-    store,
-    config: { store: storeSpec, dataDir, modelsDir, memoryBudget: o.memoryBudget, publicUrl: ctx.publicUrl, runner: o.runner?.href },
-    timeoutS: o.timeoutS,
-    onChanged: (id) => changes.notify(id),
-    log,
-  });
-  supervisor.start();
+  if (o.worker ?? true) {
+    supervisor = new WorkerSupervisor({
+      store,
+      config: workerConfig(storeSpec, dataDir, modelsDir, ctx.publicUrl, o),
+      timeoutS: o.timeoutS,
+      onChanged: (id) => changes.notify(id),
+      log,
+    });
+    supervisor.start();
+  }
   const dispatcher = new WebhookDispatcher(store, accounts);
   dispatcher.start();
-  const recover = setInterval(() => void store.recoverLapsedLeases().catch(() => undefined), RECOVER_EVERY_MS);
+  const stopHousekeeping = startHousekeeping({ store, base: ctx, retentionS: o.retentionS ?? DEFAULT_RETENTION_S, log });
   return {
     publicUrl: ctx.publicUrl,
     address,
     createdToken: accounts.created,
     models: catalogue.models.map((m) => `${m.definition.owner}/${m.definition.name}`),
     close: async () => {
-      clearInterval(recover);
-      await Promise.all([app.close(), supervisor.stop()]);
+      await Promise.all([app.close(), supervisor?.stop(), stopHousekeeping()]);
       await dispatcher.stop();
       changes.close();
       await store.close();

@@ -130,8 +130,11 @@ export interface Store {
     worker: string,
     result: { status: 'succeeded' | 'failed' | 'canceled'; error?: string; outputs?: readonly { file: OutputFile; bytes: Uint8Array }[] },
   ): Promise<void>;
-  /** Predictions whose lease lapsed (their worker died): failed with a clear error. Returns how many. */
-  recoverLapsedLeases(now?: number): Promise<number>;
+  /**
+   * Predictions whose lease lapsed (their worker died): failed with a clear error. Returns them as failed, for
+   * the caller to announce (webhooks) as a worker announces the predictions it finishes.
+   */
+  recoverLapsedLeases(now?: number): Promise<readonly PredictionRecord[]>;
 
   readOutput(predictionId: string, name: string): Promise<Uint8Array | undefined>;
 

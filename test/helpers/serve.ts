@@ -23,6 +23,8 @@ export interface Serve {
   workerPid(): number;
   fetch(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
   stop(): Promise<void>;
+  /** kill -9 of the server and its worker child at once, as when its machine goes down. */
+  crash(): Promise<void>;
 }
 
 /**
@@ -32,29 +34,22 @@ export interface Serve {
 export async function startServe(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Serve> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kandinsky-serve-'));
   const token = 'r8_test_token_a';
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data', dataDir, '--models', modelsDir, ...args], {
-    env: { ...process.env, KANDINSKY_API_TOKENS: `${token},r8_test_token_b`, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const { child, output, exited, crash } = spawnKandinsky('serve', ['--port', '0', '--data', dataDir, ...args], { KANDINSKY_API_TOKENS: `${token},r8_test_token_b`, ...env });
   const url = await new Promise<string>((resolve, reject) => {
     const check = () => {
-      const m = /listening on (\S+)/.exec(output);
+      const m = /listening on (\S+)/.exec(output());
       if (m) resolve(m[1]);
     };
     child.stdout!.on('data', check);
-    child.on('exit', (code) => reject(new Error(`kandinsky serve exited (${code}):\n${output}`)));
+    child.on('exit', (code) => reject(new Error(`kandinsky serve exited (${code}):\n${output()}`)));
   });
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   return {
     url,
     api: `${url}/v1`,
     token,
     dataDir,
     process: child,
-    output: () => output,
+    output,
     workerPid: () => Number(execFileSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)]).toString().trim().split(/\s+/)[0]),
     fetch: (path, init = {}) => {
       const { json, ...rest } = init;
@@ -65,6 +60,54 @@ export async function startServe(args: string[] = [], env: NodeJS.ProcessEnv = {
     },
     stop: async () => {
       child.kill('SIGTERM');
+      await exited;
+    },
+    crash,
+  };
+}
+
+export interface Worker {
+  readonly process: ChildProcess;
+  output(): string;
+  /** The predictions it claimed, in order (from its `running prediction ID` lines). */
+  claims(): string[];
+  stop(): Promise<void>;
+  /** kill -9 of the worker and its child at once, as when its machine goes down. */
+  crash(): Promise<void>;
+}
+
+/** `kandinsky worker` with the tiny models, claiming from `args`' --store. */
+export async function startWorker(args: string[]): Promise<Worker> {
+  const { child, output, exited, crash } = spawnKandinsky('worker', args, {});
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', () => /claiming predictions from/.test(output()) && resolve());
+    child.on('exit', (code) => reject(new Error(`kandinsky worker exited (${code}):\n${output()}`)));
+  });
+  return {
+    process: child,
+    output,
+    claims: () => [...output().matchAll(/running prediction (\w+)/g)].map((m) => m[1]),
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+    crash,
+  };
+}
+
+/** A kandinsky command on the tiny models, in a process group of its own so that crash() takes its children too. */
+function spawnKandinsky(command: string, args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, [bin, command, '--models', modelsDir, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return {
+    child,
+    output: () => output,
+    exited,
+    crash: async () => {
+      process.kill(-child.pid!, 'SIGKILL');
       await exited;
     },
   };

@@ -112,7 +112,7 @@ describe('PostgresStore on a PostgreSQL server', { skip: missing }, () => {
       await store.createPrediction(p);
       await store.claimNext('w1', 100);
       await sleep(250);
-      assert.equal(await store.recoverLapsedLeases(), 1);
+      assert.deepEqual((await store.recoverLapsedLeases()).map((r) => r.id), [p.id]);
       assert.equal((await store.getPrediction(p.id))?.status, 'failed');
     });
   });
@@ -237,7 +237,7 @@ describe('PostgresStore on a PostgreSQL server', { skip: missing }, () => {
       let recovered = 0;
       const loop = (async () => {
         while (recovering) {
-          recovered += await api.recoverLapsedLeases();
+          recovered += (await api.recoverLapsedLeases()).length;
           await sleep(50);
         }
       })();

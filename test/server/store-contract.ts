@@ -207,10 +207,11 @@ export function describeStoreContract(name: string, open: () => Promise<StoreFix
       await store.claimNext('w1', 60_000);
       assert.equal(await store.renewLease(p.id, 'w1', 60_000), true);
       assert.equal(await store.renewLease(p.id, 'w2', 60_000), false, 'another worker does not hold it');
-      assert.equal(await store.recoverLapsedLeases(), 0);
+      assert.deepEqual(await store.recoverLapsedLeases(), []);
 
-      assert.equal(await store.recoverLapsedLeases(Date.now() + 120_000), 1);
+      const recovered = await store.recoverLapsedLeases(Date.now() + 120_000);
       const failed = await store.getPrediction(p.id);
+      assert.deepEqual(recovered, [failed], 'returns the predictions it failed, as they now are');
       assert.equal(failed?.status, 'failed');
       assert.equal(failed?.error, LEASE_LAPSED_ERROR);
       assert.match(failed!.error!, /lease expired.*not retried/);
@@ -220,7 +221,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreFix
       await assert.rejects(store.finishPrediction(p.id, 'w1', { status: 'succeeded', outputs: [outputOf('out-0.webp', randomBytes(10))] }), LeaseLostError);
       assert.equal(await store.readOutput(p.id, 'out-0.webp'), undefined);
       assert.equal((await store.getPrediction(p.id))?.status, 'failed');
-      assert.equal(await store.recoverLapsedLeases(Date.now() + 120_000), 0);
+      assert.deepEqual(await store.recoverLapsedLeases(Date.now() + 120_000), []);
     }));
 
     it('appends logs and finishes with output files whose bytes read back; only listed names are readable', () => withStore(async (store) => {

@@ -368,16 +368,16 @@ export class PostgresStore implements Store {
   }
 
   /** `now` defaults to the database's clock, the one the leases were given by. */
-  async recoverLapsedLeases(now?: number): Promise<number> {
-    const { rows } = await this.#query<{ id: string }>(
+  async recoverLapsedLeases(now?: number): Promise<readonly PredictionRecord[]> {
+    const { rows } = await this.#query<PredictionRow>(
       'recover lapsed leases',
       `UPDATE predictions SET status = 'failed', error = $2, completed_at = ${COMPLETED_AT}, lease_worker = NULL, lease_expires_at = NULL
        WHERE status = 'processing' AND lease_expires_at < coalesce($1::bigint, ${NOW_MS})
-       RETURNING id`,
+       RETURNING ${PREDICTION_COLUMNS}`,
       [now === undefined ? null : Math.round(now), LEASE_LAPSED_ERROR],
     );
     this.#notify(rows.map((r) => r.id));
-    return rows.length;
+    return rows.map(toRecord);
   }
 
   async readOutput(predictionId: string, name: string): Promise<Uint8Array | undefined> {

@@ -222,15 +222,15 @@ export class SqliteStore implements Store {
     });
   }
 
-  async recoverLapsedLeases(now = Date.now()): Promise<number> {
+  async recoverLapsedLeases(now = Date.now()): Promise<readonly PredictionRecord[]> {
     return this.#guard('recover lapsed leases', () => this.#write((changed) => {
       const ids = this.#sql.lapsed.all({ now }) as string[];
       const completedAt = timestampNow();
-      for (const id of ids) {
+      return ids.map((id) => {
         this.#sql.failLapsed.run({ id, error: LEASE_LAPSED_ERROR, now: completedAt });
         changed(id);
-      }
-      return ids.length;
+        return this.#get(id)!;
+      });
     }));
   }
 

@@ -1,3 +1,5 @@
+import type { Device } from '../../onnx/index.js';
+
 // What the API process's supervisor and its worker child say to each other over the fork's IPC channel.
 
 /** How the child is configured: passed in its environment, as JSON. */
@@ -7,9 +9,25 @@ export interface WorkerConfig {
   readonly dataDir: string;
   readonly modelsDir?: string;
   readonly memoryBudget?: number;
+  readonly threads?: number;
+  readonly device?: Device;
+  /** The API's public origin: the URLs in webhook bodies, and which image URLs are this server's files. */
   readonly publicUrl: string;
   /** The URL of the module whose `createRunner` runs each prediction (see runner.ts); default the pipelines. */
   readonly runner?: string;
+}
+
+/** How a worker runs its generations: the flags `serve` and `kandinsky worker` share. */
+export interface WorkerOptions {
+  readonly memoryBudget?: number;
+  readonly threads?: number;
+  readonly device?: Device;
+  /** Seconds a prediction may run before its worker is killed and it fails. */
+  readonly timeoutS?: number;
+}
+
+export function workerConfig(store: string, dataDir: string, modelsDir: string | undefined, publicUrl: string, o: WorkerOptions & { runner?: URL }): WorkerConfig {
+  return { store, dataDir, modelsDir, publicUrl, memoryBudget: o.memoryBudget, threads: o.threads, device: o.device, runner: o.runner?.href };
 }
 
 export const WORKER_CONFIG_ENV = 'KANDINSKY_WORKER_CONFIG';

@@ -11,7 +11,7 @@ import type { CreateRunner } from './runner.js';
  */
 export const createRunner: CreateRunner = (config, store) => {
   const catalogue = new Catalogue(modelDirResolver(config.modelsDir));
-  const engine = new GenerationWorker({ memoryBudget: config.memoryBudget });
+  const engine = new GenerationWorker({ memoryBudget: config.memoryBudget, threads: config.threads, device: config.device });
   return {
     async run(p, { signal, log }) {
       const [owner, name] = p.model.split('/');

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AbortedError } from '../../pipelines/index.js';
-import { enqueueWebhook } from '../prediction-events.js';
+import { enqueueFinished, enqueueWebhook } from '../prediction-events.js';
 import type { UrlBase } from '../prediction-json.js';
 import type { OutputFile, PredictionRecord, Store } from '../types.js';
 import { RENEW_MS, LEASE_MS } from './lease.js';
@@ -57,9 +57,7 @@ export async function runPrediction(p: PredictionRecord, deps: RunDeps): Promise
   await store.finishPrediction(p.id, worker, result);
   changed();
   const done = await store.getPrediction(p.id);
-  if (!done) return;
-  if (done.status === 'succeeded') await enqueueWebhook(store, done, 'output', deps.base);
-  await enqueueWebhook(store, done, 'completed', deps.base);
+  if (done) await enqueueFinished(store, done, deps.base);
 }
 
 function outputFile(name: string, contentType: string, bytes: Uint8Array): OutputFile {

@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { enqueueWebhook } from '../prediction-events.js';
+import { enqueueFinished } from '../prediction-events.js';
 import type { UrlBase } from '../prediction-json.js';
 import type { Store } from '../types.js';
 import { WORKER_CONFIG_ENV, type FromWorker, type ToWorker, type WorkerConfig } from './messages.js';
@@ -13,6 +13,8 @@ export interface SupervisorOptions {
   /** Seconds a prediction may run before its worker is killed and it fails; none by default (CPU runs are long). */
   readonly timeoutS?: number;
   readonly onChanged: (id: string) => void;
+  /** The child claimed a prediction (`worker` names the child as its leases do). */
+  readonly onClaimed?: (id: string, worker: string) => void;
   /** Lines worth the operator's eye (a worker died, a prediction timed out). */
   readonly log: (line: string) => void;
 }
@@ -68,6 +70,7 @@ export class WorkerSupervisor {
     if (m.type === 'ready') this.worker = m.worker;
     else if (m.type === 'changed') this.o.onChanged(m.id);
     else if (m.type === 'claimed') {
+      this.o.onClaimed?.(m.id, this.worker ?? 'worker');
       const timeoutS = this.o.timeoutS;
       this.running = { id: m.id, timer: timeoutS ? setTimeout(() => this.timeOut(m.id, timeoutS), timeoutS * 1000) : undefined };
     } else if (m.type === 'finished') {
@@ -107,7 +110,7 @@ export class WorkerSupervisor {
       await this.o.store.finishPrediction(id, worker, { status: 'failed', error });
       this.o.onChanged(id);
       const p = await this.o.store.getPrediction(id);
-      if (p) await enqueueWebhook(this.o.store, p, 'completed', this.base);
+      if (p) await enqueueFinished(this.o.store, p, this.base);
     } catch {
       // Finished or recovered meanwhile: nothing left to do.
     }

@@ -10,7 +10,7 @@ import { PIPELINE_RUNNER, type CreateRunner } from './runner.js';
 // pipelines on their own generation thread, whose sessions stay loaded between predictions within the memory
 // budget). A crash or an out-of-memory here cannot take the API down; the supervisor restarts the process.
 
-/** How often an idle worker looks at the queue when nobody wakes it (other API processes may queue). */
+/** How often an idle worker looks at the queue when nothing wakes it (a change notice may be missed). */
 const IDLE_POLL_MS = 1000;
 
 const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? '{}') as WorkerConfig;
@@ -35,6 +35,8 @@ process.on('disconnect', () => {
 const store = await openStore(config.store, config.dataDir);
 const { createRunner } = (await import(config.runner ?? PIPELINE_RUNNER.href)) as { createRunner: CreateRunner };
 const runner = createRunner(config, store);
+// Predictions queued through other API processes (a shared PostgreSQL store) wake it as the local one's IPC does.
+store.onChange(() => wake());
 const base = { publicUrl: config.publicUrl };
 send({ type: 'ready', worker: name });
 while (!draining) {
