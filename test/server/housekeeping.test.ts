@@ -20,7 +20,7 @@ interface Wire {
 const get = async (serve: Serve, id: string) => (await (await serve.fetch(`/predictions/${id}`)).json()) as Wire;
 
 describe('housekeeping in the API process', () => {
-  it('after a crash of the whole server (kill -9) mid-run and a restart, fails the prediction by the lease rule and sends its `completed` webhook', async () => {
+  it('after a crash of the whole server (kill -9) mid-run and a restart, fails the running prediction by the lease rule, sends its `completed` webhook, and runs the queued ones', async () => {
     const bodies: string[] = [];
     const receiver = createServer((req, res) => {
       let body = '';
@@ -41,6 +41,11 @@ describe('housekeeping in the API process', () => {
       });
       const { id } = (await r.json()) as Wire;
       await eventually(() => get(serve, id), (p) => / \d+\/400 /.test(p.logs));
+      const queued: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const q = await serve.fetch('/predictions', { method: 'POST', json: { version: HOSTED_VERSION, input: QUICK_INPUT } });
+        queued.push(((await q.json()) as Wire).id);
+      }
       await serve.crash();
 
       restarted = await startServe(['--data', serve.dataDir]);
@@ -53,6 +58,8 @@ describe('housekeeping in the API process', () => {
       assert.equal(delivered.length, 1);
       assert.equal(delivered[0].status, 'failed');
       assert.equal(delivered[0].error, LEASE_LAPSED_ERROR);
+      // Nothing queued was lost: each runs on the restarted server.
+      for (const q of queued) assert.equal((await eventually(() => get(server, q), (p) => p.status === 'succeeded', 30_000)).status, 'succeeded');
     } finally {
       await restarted?.stop();
       receiver.close();
