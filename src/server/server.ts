@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { ConfigError } from '../errors.js';
 import { loadAccounts } from './accounts.js';
 import { buildApp } from './app.js';
@@ -57,7 +58,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const dataDir = resolve(o.dataDir);
   const modelsDir = o.modelsDir === undefined ? undefined : resolve(o.modelsDir);
   const accounts = loadAccounts(dataDir);
-  const https = o.tls ? { cert: readTls(o.tls.certFile, '--tls-cert'), key: readTls(o.tls.keyFile, '--tls-key') } : undefined;
+  const https = o.tls ? tlsPair(o.tls.certFile, o.tls.keyFile) : undefined;
   const storeSpec = o.store ?? 'sqlite';
   const store = await openStore(storeSpec, dataDir);
   const changes = new ChangeFeed(store);
@@ -110,6 +111,17 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       await store.close();
     },
   };
+}
+
+/** The certificate and its key, checked before anything starts: a pair TLS cannot use is named, not a raw OpenSSL error. */
+function tlsPair(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
+  const pair = { cert: readTls(certFile, '--tls-cert'), key: readTls(keyFile, '--tls-key') };
+  try {
+    createSecureContext(pair);
+  } catch (err) {
+    throw new ConfigError(`--tls-cert ${certFile} / --tls-key ${keyFile}: not a PEM certificate and its private key (${(err as Error).message})`);
+  }
+  return pair;
 }
 
 function readTls(file: string, flag: string): Buffer {
