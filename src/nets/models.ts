@@ -36,11 +36,19 @@ function timesteps(t: number, batch: number): Int64Tensor {
   return tensor(new BigInt64Array(batch).fill(BigInt(t)), [batch]);
 }
 
-export class CLIPTextModelWithProjection {
-  private constructor(
-    readonly config: CLIPTextModelConfig,
-    private readonly session: NetworkSession,
+/** A network of one session: its parsed config, and the session to release when done. */
+abstract class SingleSessionNetwork<C> {
+  protected constructor(
+    readonly config: C,
+    protected readonly session: NetworkSession,
   ) {}
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+export class CLIPTextModelWithProjection extends SingleSessionNetwork<CLIPTextModelConfig> {
 
   static async load(dir: string, options: NetworkLoadOptions = {}): Promise<CLIPTextModelWithProjection> {
     const c = openComponent(dir, parseCLIPTextModelConfig, options);
@@ -52,17 +60,9 @@ export class CLIPTextModelWithProjection {
     const out = await this.session.run({ input_ids: inputIds });
     return { textEmbeds: out.text_embeds, lastHiddenState: out.last_hidden_state };
   }
-
-  release(): Promise<void> {
-    return this.session.release();
-  }
 }
 
-export class CLIPVisionModelWithProjection {
-  private constructor(
-    readonly config: CLIPVisionModelConfig,
-    private readonly session: NetworkSession,
-  ) {}
+export class CLIPVisionModelWithProjection extends SingleSessionNetwork<CLIPVisionModelConfig> {
 
   static async load(dir: string, options: NetworkLoadOptions = {}): Promise<CLIPVisionModelWithProjection> {
     const c = openComponent(dir, parseCLIPVisionModelConfig, options);
@@ -73,20 +73,18 @@ export class CLIPVisionModelWithProjection {
   async forward(pixelValues: Float32Tensor): Promise<Float32Tensor> {
     return (await this.session.run({ pixel_values: pixelValues })).image_embeds;
   }
-
-  release(): Promise<void> {
-    return this.session.release();
-  }
 }
 
-export class PriorTransformer {
+export class PriorTransformer extends SingleSessionNetwork<PriorTransformerConfig> {
   private constructor(
-    readonly config: PriorTransformerConfig,
+    config: PriorTransformerConfig,
     /** `clip_mean` and `clip_std` [clip_embed_dim], read once. */
     readonly clipMean: Float32Array,
     readonly clipStd: Float32Array,
-    private readonly session: NetworkSession,
-  ) {}
+    session: NetworkSession,
+  ) {
+    super(config, session);
+  }
 
   static async load(dir: string, options: NetworkLoadOptions = {}): Promise<PriorTransformer> {
     const c = openComponent(dir, parsePriorTransformerConfig, options);
@@ -121,17 +119,9 @@ export class PriorTransformer {
     for (let i = 0; i < out.length; i++) out[i] = Math.fround(Math.fround(latents.data[i] * this.clipStd[i % d]) + this.clipMean[i % d]);
     return tensor(out, latents.shape);
   }
-
-  release(): Promise<void> {
-    return this.session.release();
-  }
 }
 
-export class UNet2DConditionModel {
-  private constructor(
-    readonly config: UNet2DConditionModelConfig,
-    private readonly session: NetworkSession,
-  ) {}
+export class UNet2DConditionModel extends SingleSessionNetwork<UNet2DConditionModelConfig> {
 
   /** The parsed config.json alone, without loading a session (to check which form a repo's UNet has). */
   static readConfig(dir: string): UNet2DConditionModelConfig {
@@ -153,10 +143,6 @@ export class UNet2DConditionModel {
       throw new InputError(`this UNet (addition_embed_type "${this.config.additionEmbedType}") takes no hint`);
     }
     return (await this.session.run(feeds)).out_sample;
-  }
-
-  release(): Promise<void> {
-    return this.session.release();
   }
 }
 
@@ -229,11 +215,7 @@ export class VQModel {
 }
 
 /** transformers' DPTForDepthEstimation (the depth-estimation model of a ControlNet-depth hint from a photo). */
-export class DPTForDepthEstimation {
-  private constructor(
-    readonly config: DPTConfig,
-    private readonly session: NetworkSession,
-  ) {}
+export class DPTForDepthEstimation extends SingleSessionNetwork<DPTConfig> {
 
   /** A transformers model folder: config.json and model.safetensors (or pytorch_model.bin). */
   static async load(dir: string, options: NetworkLoadOptions = {}): Promise<DPTForDepthEstimation> {
@@ -249,10 +231,6 @@ export class DPTForDepthEstimation {
       throw new InputError(`DPTForDepthEstimation: pixel_values of shape [${pixelValues.shape.join(', ')}], expected [B, 3, H, W] with H and W multiples of patch_size ${p}`);
     }
     return (await this.session.run({ pixel_values: pixelValues })).predicted_depth;
-  }
-
-  release(): Promise<void> {
-    return this.session.release();
   }
 }
 
