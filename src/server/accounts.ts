@@ -12,14 +12,13 @@ export interface Account {
 export interface Accounts {
   /** The account a token belongs to, or undefined for an unknown token. */
   byToken(token: string): Account | undefined;
-  /** The account's `whsec_` signing secret: stable across restarts, derived from the server key in --data. */
+  /** The account's `whsec_` signing secret: derived from the store's server key, the same in every API process. */
   webhookSecret(account: string): string;
   /** A token made at first start (none was configured), to be shown to the user once. */
   readonly created?: string;
 }
 
 export const TOKENS_FILE = 'tokens.json';
-const SERVER_KEY_FILE = 'server.key';
 
 /** `tokens.json`: `[{"token": "...", "username": "..."}]`; the username is optional. */
 interface TokenEntry {
@@ -31,7 +30,7 @@ interface TokenEntry {
  * Tokens from KANDINSKY_API_TOKENS (comma-separated) or `<data>/tokens.json`; when neither names one, a token is
  * made and saved to tokens.json, so that the server is never open to anyone who can reach it.
  */
-export function loadAccounts(dataDir: string, env: NodeJS.ProcessEnv = process.env): Accounts {
+export function loadAccounts(dataDir: string, serverKey: Uint8Array, env: NodeJS.ProcessEnv = process.env): Accounts {
   mkdirSync(dataDir, { recursive: true });
   const fromEnv = (env.KANDINSKY_API_TOKENS ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
   const file = join(dataDir, TOKENS_FILE);
@@ -44,10 +43,9 @@ export function loadAccounts(dataDir: string, env: NodeJS.ProcessEnv = process.e
     writeFileSync(file, `${JSON.stringify(entries, null, 2)}\n`, { mode: 0o600 });
   }
   const tokens = new Map(entries.map((e) => [e.token, { username: e.username ?? defaultUsername(e.token) }]));
-  const key = serverKey(dataDir);
   return {
     byToken: (token) => tokens.get(token),
-    webhookSecret: (account) => `whsec_${createHmac('sha256', key).update(`webhook-secret:${account}`).digest().subarray(0, 24).toString('base64')}`,
+    webhookSecret: (account) => `whsec_${createHmac('sha256', serverKey).update(`webhook-secret:${account}`).digest().subarray(0, 24).toString('base64')}`,
     created,
   };
 }
@@ -67,15 +65,4 @@ function readTokensFile(file: string): TokenEntry[] {
 /** A token's account when the configuration names none: stable for the token, and not the token itself. */
 function defaultUsername(token: string): string {
   return `user-${createHash('sha256').update(token).digest('hex').slice(0, 12)}`;
-}
-
-function serverKey(dataDir: string): Buffer {
-  const file = join(dataDir, SERVER_KEY_FILE);
-  try {
-    writeFileSync(file, randomBytes(32), { mode: 0o600, flag: 'wx' });
-  } catch (err) {
-    // Made already (by an earlier start, or another process sharing --data).
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  return readFileSync(file);
 }

@@ -57,10 +57,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const log = o.log ?? ((line: string) => console.error(line));
   const dataDir = resolve(o.dataDir);
   const modelsDir = o.modelsDir === undefined ? undefined : resolve(o.modelsDir);
-  const accounts = loadAccounts(dataDir);
   const https = o.tls ? tlsPair(o.tls.certFile, o.tls.keyFile) : undefined;
   const storeSpec = o.store ?? 'sqlite';
   const store = await openStore(storeSpec, dataDir);
+  const accounts = loadAccounts(dataDir, await store.serverKey());
   const changes = new ChangeFeed(store);
   const catalogue = new Catalogue(modelDirResolver(modelsDir));
   let supervisor: WorkerSupervisor | undefined;

@@ -161,6 +161,11 @@ export interface Store {
   removeDataOlderThan(cutoff: string): Promise<number>;
 
   /**
+   * The server's signing key, made on first use and kept in the store, so that every API process on it (any
+   * machine) derives the same webhook secrets. Always the same bytes for one store.
+   */
+  serverKey(): Promise<Uint8Array>;
+  /**
    * Calls `listener` whenever a prediction changes (status, logs, output): wake-ups for waits and streams.
    * Changes made through other store instances and processes on the same data arrive too, a little later.
    */
@@ -170,6 +175,9 @@ export interface Store {
 
 /** How long dueWebhooks hides a delivery it returned: longer than one delivery attempt can take. */
 export const WEBHOOK_CLAIM_MS = 30_000;
+
+/** The name of the server's signing key among the store's keys (Store.serverKey). */
+export const SERVER_KEY = 'server-key';
 
 /** The error of a prediction whose worker stopped without finishing it (the lease rule: failed, never run again). */
 export const LEASE_LAPSED_ERROR = 'the worker running this prediction stopped (lease expired); it was not retried';

@@ -83,6 +83,13 @@ describe('two API processes and two workers on one PostgreSQL store', { skip: mi
     assert.equal((await get(apiA, body.id)).status, 'succeeded');
   });
 
+  it('serves the same webhook signing secret from every API process (its key is in the store)', async () => {
+    const secret = async (api: typeof apiA) => ((await (await api.fetch('/webhooks/default/secret')).json()) as { key: string }).key;
+    const [a, b] = await Promise.all([secret(apiA), secret(apiB)]);
+    assert.match(a, /^whsec_[A-Za-z0-9+/]+=*$/);
+    assert.equal(b, a);
+  });
+
   it('fails by the lease rule the prediction of a worker killed mid-run (kill -9); the others complete on the surviving worker', async () => {
     const doomed = (await (await apiA.fetch('/predictions', { method: 'POST', json: { version: HOSTED_VERSION, input: LONG_INPUT } })).json()) as Wire;
     await eventually(() => get(apiA, doomed.id), (p) => / \d+\/400 /.test(p.logs));

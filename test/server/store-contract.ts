@@ -387,5 +387,12 @@ export function describeStoreContract(name: string, open: () => Promise<StoreFix
       assert.equal(await store.createPrediction(newPrediction(), 2), true, 'a running prediction does not count as waiting');
       assert.equal(await store.createPrediction(newPrediction()), true, 'no limit given');
     }));
+
+    it('makes one server key and gives every instance the same bytes, also after a reopen', () => withStore(async (store, another) => {
+      const [first, second] = await Promise.all([store.serverKey(), (await another()).serverKey()]);
+      assert.equal(first.length, 32);
+      assert.deepEqual(second, first);
+      assert.deepEqual(await (await another()).serverKey(), first);
+    }));
   });
 }

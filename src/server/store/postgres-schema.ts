@@ -83,5 +83,10 @@ export const MIGRATIONS: readonly string[] = [
       IS DISTINCT FROM
       (NEW.status, NEW.logs, NEW.output, NEW.error, NEW.started_at, NEW.completed_at, NEW.cancel_requested, NEW.data_removed, NEW.input)
     ) EXECUTE FUNCTION kandinsky_notify_prediction();
+
+  CREATE TABLE server_keys (
+    name text COLLATE "C" PRIMARY KEY,
+    value bytea NOT NULL
+  );
   `,
 ];

@@ -4,10 +4,12 @@
 // clock every machine shares; a trigger NOTIFYs the prediction id on every visible change, inside the
 // changing transaction, so a listener never wakes before the change (outputs included) is readable.
 // Output and upload bytes live in the database (bytea), so no machine needs a shared folder.
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { KandinskyError, LeaseLostError, StoreError } from '../../errors.js';
 import {
   LEASE_LAPSED_ERROR,
+  SERVER_KEY,
   WEBHOOK_CLAIM_MS,
   type ListPage,
   type ListQuery,
@@ -471,6 +473,13 @@ export class PostgresStore implements Store {
     });
     this.#notify(ids);
     return ids.length;
+  }
+
+  async serverKey(): Promise<Uint8Array> {
+    // The first process to ask makes it; ON CONFLICT leaves the one made first, which every process then reads.
+    await this.#query('make the server key', 'INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [SERVER_KEY, randomBytes(32)]);
+    const { rows } = await this.#query<{ value: Buffer }>('read the server key', 'SELECT value FROM server_keys WHERE name = $1', [SERVER_KEY]);
+    return new Uint8Array(rows[0].value);
   }
 
   onChange(listener: (predictionId: string) => void): () => void {

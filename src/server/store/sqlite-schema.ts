@@ -62,5 +62,11 @@ export const MIGRATIONS: readonly string[] = [
     next_attempt_at INTEGER NOT NULL
   ) STRICT;
   CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id);
+
+  -- Keys made once and shared by every process on this store (the webhook signing key).
+  CREATE TABLE server_keys (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+  ) STRICT;
   `,
 ];

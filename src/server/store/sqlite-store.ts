@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { InputError, KandinskyError, LeaseLostError, StoreError } from '../../errors.js';
 import {
-  LEASE_LAPSED_ERROR, WEBHOOK_CLAIM_MS,
+  LEASE_LAPSED_ERROR, SERVER_KEY, WEBHOOK_CLAIM_MS,
   type ListPage, type ListQuery, type OutputFile, type PredictionRecord, type Store, type UploadedFile, type WebhookDelivery, type WebhookEvent,
 } from '../types.js';
 import { checkNewPrediction, checkNewUpload, checkOutputs } from './checks.js';
@@ -319,6 +319,13 @@ export class SqliteStore implements Store {
     });
   }
 
+  async serverKey(): Promise<Uint8Array> {
+    return this.#guard('read the server key', () => this.#write(() => {
+      this.#sql.insertServerKey.run({ name: SERVER_KEY, value: randomBytes(32) });
+      return new Uint8Array(this.#sql.serverKey.get({ name: SERVER_KEY }) as Buffer);
+    }));
+  }
+
   onChange(listener: (predictionId: string) => void): () => void {
     this.#listeners.add(listener);
     if (this.#poll === undefined && this.#db !== undefined) {
@@ -419,6 +426,8 @@ function prepare(db: Database.Database) {
   const keyset = `account = @account AND (@after IS NULL OR created_at >= @after) AND (@before IS NULL OR created_at < @before)`;
   return {
     getPrediction: db.prepare('SELECT * FROM predictions WHERE id = @id'),
+    insertServerKey: db.prepare('INSERT OR IGNORE INTO server_keys (name, value) VALUES (@name, @value)'),
+    serverKey: db.prepare('SELECT value FROM server_keys WHERE name = @name').pluck(),
     insertPrediction: db.prepare(`
       INSERT INTO predictions (id, account, model, version, input, status, logs, output, error, created_at, started_at, completed_at,
         webhook, webhook_events_filter, stream, secret, cancel_requested, data_removed)
