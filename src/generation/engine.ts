@@ -13,6 +13,15 @@ import type { EngineOptions, GenerationRequest, GenerationResult } from './reque
 
 export const DEFAULT_MEMORY_BUDGET = 8 * 1024 ** 3;
 
+/**
+ * The order in which networks earn a place in the memory budget: the slowest to load again first (the UNet and
+ * the prior are prepacked at load), the vision tower last (the zero-image embedding is cached on disk, so it
+ * runs only for image inputs).
+ */
+const KEEP_ORDER: readonly (readonly ['prior' | 'decoder', string])[] = [
+  ['decoder', 'unet'], ['prior', 'prior'], ['prior', 'text_encoder'], ['decoder', 'movq'], ['prior', 'image_encoder'],
+];
+
 type DecoderClass = new (dir: string, options: PipelineOptions) => KandinskyV22DecoderBase & { call(o: DecoderCallOptions): Promise<DecoderOutput> };
 
 const DECODERS: Record<Exclude<GenerationRequest['mode'], 'prior' | 'fuse'>, DecoderClass> = {
@@ -30,10 +39,14 @@ const DECODERS: Record<Exclude<GenerationRequest['mode'], 'prior' | 'fuse'>, Dec
  */
 export class Engine {
   private readonly pipelines = new Map<string, object & { release(): Promise<void> }>();
+  /** Component folders decided on, with the bytes they keep loaded (0: released after each stage). */
+  private readonly decided = new Map<string, number>();
+  private readonly kept = new Set<string>();
 
   constructor(readonly options: EngineOptions = {}) {}
 
   async generate(given: GenerationRequest, control: RunControl = {}): Promise<GenerationResult> {
+    this.budgetFor(given);
     const { request: r, depth } = await this.withEstimatedHint(given);
     const generator = new TorchGenerator().manualSeed(r.seed);
     const n = r.numOutputs ?? 1;
@@ -111,11 +124,11 @@ export class Engine {
   }
 
   private priorPipeline(dir: string): KandinskyV22PriorPipeline {
-    return this.pipeline(`prior:${dir}`, () => new KandinskyV22PriorPipeline(dir, this.pipelineOptions(dir, ['text_encoder', 'prior', 'image_encoder'], undefined)));
+    return this.pipeline(`prior:${dir}`, () => new KandinskyV22PriorPipeline(dir, this.pipelineOptions(dir, undefined)));
   }
 
   private decoderPipeline(type: DecoderClass, dir: string): InstanceType<DecoderClass> {
-    return this.pipeline(`${type.name}:${dir}`, () => new type(dir, this.pipelineOptions(dir, ['unet', 'movq'], this.options.variant)));
+    return this.pipeline(`${type.name}:${dir}`, () => new type(dir, this.pipelineOptions(dir, this.options.variant)));
   }
 
   private pipeline<T extends object & { release(): Promise<void> }>(key: string, make: () => T): T {
@@ -127,14 +140,33 @@ export class Engine {
     return p as T;
   }
 
-  /** Keeps a repo's networks loaded only when their float32 weights fit in the budget. */
-  private pipelineOptions(dir: string, components: readonly string[], variant: string | undefined): PipelineOptions {
+  /**
+   * Which networks stay loaded between stages and generations: within the memory budget, the costliest to
+   * load again first (KEEP_ORDER), each decided once, when a request first needs it; the others are released
+   * as soon as their stage is done.
+   */
+  private budgetFor(r: GenerationRequest): void {
     const budget = this.options.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
-    const bytes = components
-      .map((c) => join(dir, c))
-      .filter((c) => existsSync(c))
-      .reduce((sum, c) => sum + networkBytes(c, c.endsWith('unet') ? variant : undefined), 0);
-    return { device: this.options.device, threads: this.options.threads, variant, keepLoaded: bytes <= budget };
+    const wanted = KEEP_ORDER.flatMap(([repo, component]) => {
+      const dir = repo === 'prior' ? (r.imageEmbeds ? undefined : r.prior) : r.mode === 'prior' ? undefined : r.decoder;
+      const path = dir && join(dir, component);
+      return path && existsSync(path) && !this.decided.has(path) ? [{ path, component }] : [];
+    });
+    let kept = [...this.decided.values()].reduce((a, b) => a + b, 0);
+    for (const { path, component } of wanted) {
+      const bytes = networkBytes(path, component === 'unet' ? this.options.variant : undefined);
+      const keep = kept + bytes <= budget;
+      this.decided.set(path, keep ? bytes : 0);
+      if (keep) {
+        kept += bytes;
+        this.kept.add(path);
+      }
+    }
+  }
+
+  private pipelineOptions(dir: string, variant: string | undefined): PipelineOptions {
+    const keepLoaded = new Set(KEEP_ORDER.map(([, c]) => c).filter((c) => this.kept.has(join(dir, c))));
+    return { device: this.options.device, threads: this.options.threads, variant, keepLoaded };
   }
 }
 

@@ -2,10 +2,17 @@ import type { NetworkLoadOptions } from '../nets/index.js';
 
 export interface PipelineOptions extends NetworkLoadOptions {
   /**
-   * Keep each network loaded after its stage (a service that runs many generations). Default false: each is
-   * released once its stage is done, so a generation's peak memory is about its largest network.
+   * Keep networks loaded after their stage (a service that runs many generations): all of them (true), or those
+   * whose component folder names are listed (`unet`, `prior`, ...). Default false: each is released once its
+   * stage is done, so a generation's peak memory is about its largest network.
    */
-  keepLoaded?: boolean;
+  keepLoaded?: boolean | ReadonlySet<string>;
+}
+
+/** Whether `component` (its folder name in the repo) stays loaded after its stage. */
+export function keeps(options: PipelineOptions, component: string): boolean {
+  const k = options.keepLoaded ?? false;
+  return typeof k === 'boolean' ? k : k.has(component);
 }
 
 interface Releasable {

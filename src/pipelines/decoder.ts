@@ -4,7 +4,7 @@ import { convert, resize, type PilImage } from '../image/index.js';
 import { UNet2DConditionModel, VQModel, type UNet2DConditionModelConfig } from '../nets/index.js';
 import { DDPMScheduler, loadScheduler, timestepsForStrength, type Scheduler } from '../schedulers/index.js';
 import { concat, guide, leadingChannels, repeatInterleave, tensor, type Float32Tensor } from '../tensor/index.js';
-import { Held, type PipelineOptions } from './components.js';
+import { Held, keeps, type PipelineOptions } from './components.js';
 import { denoisingLoop, type RunControl } from './progress.js';
 import { checkCount, checkLatents, repeatToBatch, scaled } from './batch.js';
 import { noiseSource, type Generators, type NoiseSource } from './random.js';
@@ -79,9 +79,8 @@ export class KandinskyV22DecoderBase {
     readonly dir: string,
     readonly options: PipelineOptions = {},
   ) {
-    const keep = options.keepLoaded ?? false;
-    this.unet = new Held(() => UNet2DConditionModel.load(join(dir, 'unet'), options), keep);
-    this.movq = new Held(() => VQModel.load(join(dir, 'movq'), { ...options, variant: undefined }), keep);
+    this.unet = new Held(() => UNet2DConditionModel.load(join(dir, 'unet'), options), keeps(options, 'unet'));
+    this.movq = new Held(() => VQModel.load(join(dir, 'movq'), { ...options, variant: undefined }), keeps(options, 'movq'));
   }
 
   /** diffusers' `from_pretrained`: a repo folder in the published layout; networks load on first use. */

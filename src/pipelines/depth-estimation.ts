@@ -1,7 +1,7 @@
 import { DPTImageProcessor, type PilImage } from '../image/index.js';
 import { DPTForDepthEstimation } from '../nets/index.js';
 import type { Float32Tensor } from '../tensor/index.js';
-import { Held, type PipelineOptions } from './components.js';
+import { Held, keeps, type PipelineOptions } from './components.js';
 import { interpolateBicubic } from './interpolate-bicubic.js';
 
 /** The model transformers' `pipeline("depth-estimation")` takes by default (DPT, ViT-L/16 at 384x384). */
@@ -27,7 +27,7 @@ export class DepthEstimationPipeline {
     readonly dir: string,
     readonly options: PipelineOptions = {},
   ) {
-    this.model = new Held(() => DPTForDepthEstimation.load(dir, options), options.keepLoaded ?? false);
+    this.model = new Held(() => DPTForDepthEstimation.load(dir, options), keeps(options, '.'));
   }
 
   static async fromPretrained(dir: string, options: PipelineOptions = {}): Promise<DepthEstimationPipeline> {

@@ -6,7 +6,7 @@ import { TorchGenerator } from '../random/index.js';
 import { loadScheduler, type Scheduler } from '../schedulers/index.js';
 import { chunk, concat, guide, repeatInterleave, tensor, tile, type Float32Tensor, type Tensor } from '../tensor/index.js';
 import { CLIPTokenizer } from '../tokenizer/index.js';
-import { Held, type PipelineOptions } from './components.js';
+import { Held, keeps, type PipelineOptions } from './components.js';
 import { asList, checkCount, checkLatents, scale, scaled } from './batch.js';
 import { denoisingLoop, type RunControl, type Stage } from './progress.js';
 import { noiseSource, type Generators, type NoiseSource } from './random.js';
@@ -85,10 +85,9 @@ export class KandinskyV22PriorBase {
     readonly options: PipelineOptions = {},
   ) {
     this.tokenizer = CLIPTokenizer.fromPretrained(join(dir, 'tokenizer'));
-    const keep = options.keepLoaded ?? false;
-    this.textEncoder = new Held(() => CLIPTextModelWithProjection.load(join(dir, 'text_encoder'), options), keep);
-    this.imageEncoder = new Held(() => CLIPVisionModelWithProjection.load(join(dir, 'image_encoder'), options), keep);
-    this.prior = new Held(() => PriorTransformer.load(join(dir, 'prior'), options), keep);
+    this.textEncoder = new Held(() => CLIPTextModelWithProjection.load(join(dir, 'text_encoder'), options), keeps(options, 'text_encoder'));
+    this.imageEncoder = new Held(() => CLIPVisionModelWithProjection.load(join(dir, 'image_encoder'), options), keeps(options, 'image_encoder'));
+    this.prior = new Held(() => PriorTransformer.load(join(dir, 'prior'), options), keeps(options, 'prior'));
   }
 
   get imageProcessor(): CLIPImageProcessor {

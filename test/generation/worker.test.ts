@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { InputError } from '../../src/errors.js';
 import { Engine, GenerationWorker, type GenerationRequest } from '../../src/generation/index.js';
+import { networkBytes } from '../../src/nets/index.js';
 import { AbortedError, type StepEvent } from '../../src/pipelines/index.js';
 import { readPng } from '../../src/image/index.js';
 import { goldenDir, modelsDir, tinyDptDir } from '../helpers/fixtures.js';
@@ -95,5 +96,16 @@ describe('the engine\'s memory budget', () => {
     assert.deepEqual(held(past), [false, false]);
     await within.release();
     await past.release();
+  });
+
+  it('spends a budget across both repos on the networks slowest to load again: the UNet, then the prior', async () => {
+    const unet = networkBytes(join(modelsDir, 'kandinsky-2-2-decoder', 'unet'));
+    const prior = networkBytes(join(modelsDir, 'kandinsky-2-2-prior', 'prior'));
+    const engine = new Engine({ memoryBudget: unet + prior });
+    await engine.generate(text2img);
+    const pipelines = [...(engine as unknown as { pipelines: Map<string, Record<string, { value?: unknown }>> }).pipelines.values()];
+    const loaded = (name: string) => pipelines.some((p) => p[name] !== undefined && p[name].value !== undefined);
+    assert.deepEqual(['unet', 'prior', 'textEncoder', 'movq'].map(loaded), [true, true, false, false]);
+    await engine.release();
   });
 });
