@@ -331,7 +331,15 @@ export class SqliteStore implements Store {
     if (this.#poll === undefined && this.#db !== undefined) {
       this.#lastSeenChange = (this.#sql.lastChange.get() as number | null) ?? 0;
       this.#lastDataVersion = this.#db.pragma('data_version', { simple: true }) as number;
-      this.#poll = setInterval(() => this.#pollOtherWriters(), this.changePollMs).unref();
+      this.#poll = setInterval(() => {
+        // A busy or briefly locked file must not take the process down from a timer; the changes wait in their
+        // table, so the next tick reads them.
+        try {
+          this.#pollOtherWriters();
+        } catch {
+          /* next tick */
+        }
+      }, this.changePollMs).unref();
     }
     return () => {
       this.#listeners.delete(listener);
