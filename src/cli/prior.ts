@@ -1,5 +1,4 @@
 import { randomInt } from 'node:crypto';
-import { renameSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { findModel } from '../generation/index.js';
@@ -40,16 +39,10 @@ export function registerPrior(program: Command): void {
           numInferenceStepsPrior: plan.numInferenceStepsPrior, priorGuidanceScale: plan.priorGuidanceScale, seed,
         }, { device, threads: plan.threads }, signal);
         const bytes = (t: { data: Float32Array }) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-        const partial = `${flags.out}.${process.pid}.partial`;
-        try {
-          writeSafetensors(partial, {
-            image_embeds: { dtype: 'F32', shape: result.imageEmbeds!.shape, bytes: bytes(result.imageEmbeds!) },
-            negative_image_embeds: { dtype: 'F32', shape: result.negativeImageEmbeds!.shape, bytes: bytes(result.negativeImageEmbeds!) },
-          }, { prompt, negative_prompt: plan.negativePrompt ?? '', seed: seed.toString(), prior: prior.source.id });
-          renameSync(partial, flags.out);
-        } finally {
-          rmSync(partial, { force: true });
-        }
+        writeSafetensors(flags.out, {
+          image_embeds: { dtype: 'F32', shape: result.imageEmbeds!.shape, bytes: bytes(result.imageEmbeds!) },
+          negative_image_embeds: { dtype: 'F32', shape: result.negativeImageEmbeds!.shape, bytes: bytes(result.negativeImageEmbeds!) },
+        }, { prompt, negative_prompt: plan.negativePrompt ?? '', seed: seed.toString(), prior: prior.source.id });
         console.log(flags.out);
       });
     });

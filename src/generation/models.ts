@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { writeFileAtomic } from '../files/index.js';
 import { defaultModelCacheDir } from '../onnx/index.js';
 import { priorFor } from '../pipelines/index.js';
 import { isHubOffline, loadCheckpoint, pull, resolveModelPath, type PullProgress } from '../weights/index.js';
@@ -91,8 +92,7 @@ export async function weightsSha256(dir: string, components: readonly string[]):
   if (changed) {
     try {
       mkdirSync(dirname(cachePath), { recursive: true });
-      writeFileSync(`${cachePath}.${process.pid}`, JSON.stringify(cache));
-      renameSync(`${cachePath}.${process.pid}`, cachePath);
+      writeFileAtomic(cachePath, Buffer.from(JSON.stringify(cache)));
     } catch {
       // A read-only cache only costs the hashing next time.
     }

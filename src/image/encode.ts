@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { InputError } from '../errors.js';
+import { writeFileAtomic } from '../files/index.js';
 import { exifParameters, pngParameterChunks } from './embedded-parameters.js';
 import { replaceExif } from './exif-container.js';
 import type { GenerationParameters } from './generation-parameters.js';
@@ -67,18 +65,9 @@ export async function encodeImage(image: PilImage, format: ImageFormat, options:
 /** Encodes and writes atomically: a temporary file in the same folder renamed over `path`, never a half-written image. */
 export async function writeImageFile(path: string, image: PilImage, format: ImageFormat, options: EncodeOptions = {}): Promise<void> {
   const bytes = await encodeImage(image, format, options);
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.partial`);
   try {
-    const file = await open(temp, 'wx');
-    try {
-      await file.writeFile(bytes);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, path);
+    writeFileAtomic(path, bytes);
   } catch (err) {
-    await rm(temp, { force: true });
     throw new InputError(`${path}: cannot write image (${(err as Error).message})`);
   }
 }

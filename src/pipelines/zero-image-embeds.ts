@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../files/index.js';
 import { dirname, join } from 'node:path';
 import type { CLIPVisionModelWithProjection } from '../nets/index.js';
 import { defaultModelCacheDir } from '../onnx/index.js';
@@ -43,9 +44,7 @@ export async function zeroImageEmbed(
   });
   try {
     mkdirSync(dirname(path), { recursive: true });
-    const partial = `${path}.${process.pid}.partial`;
-    writeFileSync(partial, embed.data);
-    renameSync(partial, path);
+    writeFileAtomic(path, new Uint8Array(embed.data.buffer, embed.data.byteOffset, embed.data.byteLength));
   } catch {
     // A read-only cache only costs the vision tower next time.
   }

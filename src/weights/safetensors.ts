@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../files/index.js';
 import { WeightsError } from '../errors.js';
 import { readExactly, withFile } from './file-read.js';
 import { checkDataLayout, parseSafetensorsHeader } from './safetensors-header.js';
@@ -133,9 +133,9 @@ export function encodeSafetensorsHeader(tensors: Iterable<TensorLayout>, metadat
   return Buffer.concat([length, json]);
 }
 
-/** Writes a safetensors file (used for test files). */
+/** Writes a safetensors file whole or not at all (the prior's embeddings; test files). */
 export function writeSafetensors(path: string, tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): void {
   const entries = Object.entries(tensors);
   const header = encodeSafetensorsHeader(entries.map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, byteLength: t.bytes.byteLength })), metadata);
-  writeFileSync(path, Buffer.concat([header, ...entries.map(([, t]) => Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength))]));
+  writeFileAtomic(path, Buffer.concat([header, ...entries.map(([, t]) => Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength))]));
 }

@@ -2,7 +2,7 @@
 // newest with `output_format`, the two older ones without it (PNG).
 import { buildCogSchema, type CogInput } from './cog-schema.js';
 import { HEIGHT, HOSTED_PROMPT, NEGATIVE_PROMPT, NUM_INFERENCE_STEPS, NUM_INFERENCE_STEPS_PRIOR, NUM_OUTPUTS, OUTPUT_FORMAT, SEED, WIDTH } from './inputs.js';
-import { DECODER_REPO, PRIOR_REPO, type ModelDefinition, type VersionDefinition } from './model-definition.js';
+import { decoderRequest, DECODER_REPO, PRIOR_REPO, type ModelDefinition, type VersionDefinition } from './model-definition.js';
 
 const INPUTS: readonly CogInput[] = [HOSTED_PROMPT, NEGATIVE_PROMPT, WIDTH, HEIGHT, NUM_INFERENCE_STEPS, NUM_INFERENCE_STEPS_PRIOR, NUM_OUTPUTS, SEED, OUTPUT_FORMAT];
 const PNG_ONLY_INPUTS = INPUTS.filter((i) => i.name !== 'output_format');
@@ -31,20 +31,5 @@ export const HOSTED_MODEL: ModelDefinition = {
     hostedVersion('424befb1eae6af8363edb846ae98a11111a39740988baebd279d73fe3ecc92c2', '2023-08-01T00:00:00.000000Z', PNG_ONLY_INPUTS, 'png'),
   ],
   // KP's predict(): the prior twice (prompt; negative text + the suffix), then the decoder, guidance 4 both.
-  request: (v, { dirs, seed }) => ({
-    mode: 'text2img',
-    prior: dirs[PRIOR_REPO],
-    decoder: dirs[DECODER_REPO],
-    prompt: v.string('prompt'),
-    negativePrompt: v.optionalString('negative_prompt') ?? null,
-    width: v.number('width'),
-    height: v.number('height'),
-    numInferenceSteps: v.number('num_inference_steps'),
-    numInferenceStepsPrior: v.number('num_inference_steps_prior'),
-    numOutputs: v.number('num_outputs'),
-    seed,
-    guidanceScale: 4.0,
-    priorGuidanceScale: 4.0,
-    flow: 'hosted',
-  }),
+  request: (v, context) => ({ ...decoderRequest(v, context, DECODER_REPO, { guidanceScale: 4.0, priorGuidanceScale: 4.0 }), mode: 'text2img', flow: 'hosted' }),
 };

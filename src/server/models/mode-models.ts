@@ -1,6 +1,5 @@
 // One model per other mode under the owner `kandinsky`, each with a single version whose id is derived from
 // its schema (a changed schema is a new version). They follow diffusers' pipelines (no hosted negative suffix).
-import type { GenerationRequest } from '../../generation/index.js';
 import { hintFromImage } from '../../pipelines/index.js';
 import type { InvalidField } from '../types.js';
 import { buildCogSchema, schemaVersionId, type CogInput, type CogOutput } from './cog-schema.js';
@@ -9,7 +8,7 @@ import {
   SEED, STRENGTH, WIDTH,
 } from './inputs.js';
 import {
-  CONTROLNET_DEPTH_REPO, DECODER_REPO, DEPTH_REPO, INPAINT_DECODER_REPO, PRIOR_REPO, type InputValues, type ModelDefinition, type RunContext,
+  CONTROLNET_DEPTH_REPO, decoderRequest, DECODER_REPO, DEPTH_REPO, INPAINT_DECODER_REPO, PRIOR_REPO, type InputValues, type ModelDefinition,
 } from './model-definition.js';
 
 const CREATED_AT = '2025-01-01T00:00:00.000000Z';
@@ -46,22 +45,6 @@ function model(
   };
 }
 
-function decoderRequest(v: InputValues, { dirs, seed }: RunContext, decoderRepo: string): Omit<GenerationRequest, 'mode'> {
-  return {
-    prior: dirs[PRIOR_REPO],
-    decoder: dirs[decoderRepo],
-    prompt: v.optionalString('prompt'),
-    negativePrompt: v.optionalString('negative_prompt') ?? null,
-    width: v.number('width'),
-    height: v.number('height'),
-    numInferenceSteps: v.number('num_inference_steps'),
-    numInferenceStepsPrior: v.number('num_inference_steps_prior'),
-    numOutputs: v.number('num_outputs'),
-    guidanceScale: v.number('guidance_scale'),
-    priorGuidanceScale: v.number('prior_guidance_scale'),
-    seed,
-  };
-}
 
 /**
  * Image-to-image denoises only the last int(steps x strength) steps (diffusers' get_timesteps): refused here

@@ -49,3 +49,26 @@ export interface ModelDefinition {
   readonly check?: (input: InputValues, dirs: Readonly<Record<string, string>>) => InvalidField[];
   readonly request: (input: InputValues, context: RunContext) => GenerationRequest;
 }
+
+/**
+ * What every decoder model reads the same way from its input (the mode adds its images). `guidance` stands in for
+ * the guidance inputs of a model that has none (the hosted one: 4 for both).
+ */
+export function decoderRequest(
+  v: InputValues, { dirs, seed }: RunContext, decoderRepo: string, guidance?: { readonly guidanceScale: number; readonly priorGuidanceScale: number },
+): Omit<GenerationRequest, 'mode'> {
+  return {
+    prior: dirs[PRIOR_REPO],
+    decoder: dirs[decoderRepo],
+    prompt: v.optionalString('prompt'),
+    negativePrompt: v.optionalString('negative_prompt') ?? null,
+    width: v.number('width'),
+    height: v.number('height'),
+    numInferenceSteps: v.number('num_inference_steps'),
+    numInferenceStepsPrior: v.number('num_inference_steps_prior'),
+    numOutputs: v.number('num_outputs'),
+    guidanceScale: guidance?.guidanceScale ?? v.number('guidance_scale'),
+    priorGuidanceScale: guidance?.priorGuidanceScale ?? v.number('prior_guidance_scale'),
+    seed,
+  };
+}

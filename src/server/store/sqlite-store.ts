@@ -4,16 +4,17 @@
 // for the writer, and writers queue on busy_timeout. Every write is one BEGIN IMMEDIATE transaction.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { InputError, KandinskyError, LeaseLostError, StoreError } from '../../errors.js';
+import { KandinskyError, LeaseLostError, StoreError } from '../../errors.js';
 import {
   LEASE_LAPSED_ERROR, SERVER_KEY, WEBHOOK_CLAIM_MS,
   type ListPage, type ListQuery, type OutputFile, type PredictionRecord, type Store, type UploadedFile, type WebhookDelivery, type WebhookEvent,
 } from '../types.js';
 import { checkNewPrediction, checkNewUpload, checkOutputs } from './checks.js';
 import { keysetPage, type Keyset } from './cursor.js';
-import { readFileIfPresent, removeQuietly, writeFileAtomic } from './files.js';
+import { writeFileAtomic } from '../../files/index.js';
+import { readFileIfPresent, removeQuietly } from './files.js';
 import { MIGRATIONS } from './sqlite-schema.js';
 import { canonicalTimestamp, timestampNow } from './timestamps.js';
 
@@ -207,6 +208,7 @@ export class SqliteStore implements Store {
       if (this.#sql.holder.get({ id: predictionId }) !== worker) throw this.#leaseLost(predictionId, worker);
       // The files go first: once the row says succeeded, every file it names is whole.
       const folder = this.#outputFolder(predictionId);
+      if (result.outputs?.length) mkdirSync(folder, { recursive: true });
       for (const { file, bytes } of result.outputs ?? []) writeFileAtomic(join(folder, file.name), bytes);
       const output = result.outputs === undefined ? null : JSON.stringify(result.outputs.map((o) => o.file));
       try {
@@ -245,6 +247,7 @@ export class SqliteStore implements Store {
   async createUpload(f: UploadedFile, bytes: Uint8Array): Promise<void> {
     return this.#guard('store an upload', () => {
       checkNewUpload(f, bytes);
+      mkdirSync(dirname(this.#uploadPath(f.id)), { recursive: true });
       writeFileAtomic(this.#uploadPath(f.id), bytes);
       this.#sql.insertUpload.run({
         id: f.id, account: f.account, name: f.name, content_type: f.contentType, size: f.size, sha256: f.sha256, md5: f.md5,
