@@ -4,7 +4,7 @@ import { InputError } from '../errors.js';
 import { findModel, type FoundModel } from '../generation/index.js';
 import { readImage, writeImageFile, type PilImage } from '../image/index.js';
 import type { Device } from '../onnx/index.js';
-import { DEFAULT_DEPTH_MODEL, DepthEstimationPipeline } from '../pipelines/index.js';
+import { DEFAULT_DEPTH_MODEL, estimateDepthMap } from '../pipelines/index.js';
 import { createPullProgress } from '../weights/index.js';
 import { device, positiveInt } from './options.js';
 
@@ -49,10 +49,5 @@ export async function estimateDepth(photo: PilImage, o: DepthOptions): Promise<{
   } finally {
     view.stop();
   }
-  const pipe = await DepthEstimationPipeline.fromPretrained(model.dir, { device: o.device, threads: o.threads });
-  try {
-    return { depth: (await pipe.call(photo)).depth, model };
-  } finally {
-    await pipe.release();
-  }
+  return { depth: await estimateDepthMap(model.dir, photo, { device: o.device, threads: o.threads }), model };
 }

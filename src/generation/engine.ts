@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { networkBytes } from '../nets/index.js';
 import {
-  DepthEstimationPipeline, hintFromImage, KandinskyV22ControlnetImg2ImgPipeline, KandinskyV22ControlnetPipeline, KandinskyV22Img2ImgPipeline, KandinskyV22InpaintPipeline,
+  estimateDepthMap, hintFromImage, KandinskyV22ControlnetImg2ImgPipeline, KandinskyV22ControlnetPipeline, KandinskyV22Img2ImgPipeline, KandinskyV22InpaintPipeline,
   KandinskyV22Pipeline, KandinskyV22PriorPipeline, priorEmbeddings, type DecoderCallOptions, type DecoderOutput,
   type KandinskyV22DecoderBase, type PipelineOptions, type PriorOutput, type RunControl,
 } from '../pipelines/index.js';
@@ -79,13 +79,8 @@ export class Engine {
    */
   private async withEstimatedHint(r: GenerationRequest): Promise<{ request: GenerationRequest; depth?: PilImage }> {
     if (!r.hintFrom) return { request: r };
-    const pipe = new DepthEstimationPipeline(r.hintFrom.depthModel, { device: this.options.device, threads: this.options.threads });
-    try {
-      const { depth } = await pipe.call(r.hintFrom.photo);
-      return { request: { ...r, hintFrom: undefined, hint: hintFromImage(depth, r.width ?? 512, r.height ?? 512) }, depth };
-    } finally {
-      await pipe.release();
-    }
+    const depth = await estimateDepthMap(r.hintFrom.depthModel, r.hintFrom.photo, { device: this.options.device, threads: this.options.threads });
+    return { request: { ...r, hintFrom: undefined, hint: hintFromImage(depth, r.width ?? 512, r.height ?? 512) }, depth };
   }
 
   async release(): Promise<void> {

@@ -50,6 +50,16 @@ export class DepthEstimationPipeline {
   }
 }
 
+/** One photo's depth map with a DPT model folder, the model loaded for it and released after (one-off use). */
+export async function estimateDepthMap(dir: string, photo: PilImage, options: PipelineOptions = {}): Promise<PilImage> {
+  const pipe = new DepthEstimationPipeline(dir, options);
+  try {
+    return (await pipe.call(photo)).depth;
+  } finally {
+    await pipe.release();
+  }
+}
+
 /** The pipeline's postprocess: bicubic to width x height, then float32 `d * 255 / max(d)` truncated to uint8. */
 function depthImage(predictedDepth: Float32Tensor, width: number, height: number): PilImage {
   const [, h, w] = predictedDepth.shape;

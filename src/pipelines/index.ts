@@ -7,7 +7,7 @@ export { KandinskyV22InpaintPipeline, type InpaintCallOptions } from './inpaint.
 export { KandinskyV22ControlnetPipeline, KandinskyV22ControlnetImg2ImgPipeline, hintFromImage, type ControlnetCallOptions, type ControlnetImg2ImgCallOptions } from './controlnet.js';
 export { generateCombined, priorEmbeddings, HOSTED_NEGATIVE_SUFFIX, type CombinedCallOptions, type EmbeddingDecoder } from './combined.js';
 export { KandinskyV22DecoderBase, latentSize, toImages, SCHEDULERS, type SchedulerName, type DecoderCallOptions, type DecoderOutput } from './decoder.js';
-export { DepthEstimationPipeline, DEFAULT_DEPTH_MODEL, type DepthEstimationOutput } from './depth-estimation.js';
+export { DepthEstimationPipeline, estimateDepthMap, DEFAULT_DEPTH_MODEL, type DepthEstimationOutput } from './depth-estimation.js';
 export { cardPrior, priorFor, DEFAULT_PRIOR } from './model-card.js';
 export { noiseSource, type Generators, type NoiseSource } from './random.js';
 export { AbortedError, type RunControl, type StepEvent, type Stage } from './progress.js';

@@ -79,6 +79,7 @@ export class KandinskyV22PriorBase {
   readonly imageEncoder: Held<CLIPVisionModelWithProjection>;
   readonly prior: Held<PriorTransformer>;
   private imageProcessorValue?: CLIPImageProcessor;
+  private zeroEmbed?: Promise<Float32Tensor>;
 
   constructor(
     readonly dir: string,
@@ -176,8 +177,12 @@ export class KandinskyV22PriorBase {
 
   /** `get_zero_embed(batch)`, from the disk cache when it has it. */
   async zeroImageEmbeds(batch: number): Promise<Float32Tensor> {
-    const zero = await zeroImageEmbed(join(this.dir, 'image_encoder'), this.options.variant, this.imageEncoder);
-    return tile(zero, batch);
+    // Kept once read: finding the disk cache costs a read of the image encoder's headers.
+    this.zeroEmbed ??= zeroImageEmbed(join(this.dir, 'image_encoder'), this.options.variant, this.imageEncoder).catch((err: unknown) => {
+      this.zeroEmbed = undefined;
+      throw err;
+    });
+    return tile(await this.zeroEmbed, batch);
   }
 }
 
