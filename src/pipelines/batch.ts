@@ -3,8 +3,16 @@ import { concat, tensor, type Float32Tensor } from '../tensor/index.js';
 
 // Argument checks and batch shaping shared by the pipelines.
 
-export function asList(text: string | readonly string[]): string[] {
-  return typeof text === 'string' ? [text] : [...text];
+/** diffusers' "one or a list": a single value becomes a list of one. */
+export function asList<T>(x: T | readonly T[]): T[] {
+  return Array.isArray(x) ? [...(x as readonly T[])] : [x as T];
+}
+
+/** One tensor, or a list of them concatenated on dimension 0 (diffusers' `torch.cat` of list arguments). */
+export function asBatch(name: string, x: Float32Tensor | readonly Float32Tensor[]): Float32Tensor {
+  const list = asList(x);
+  if (list.length === 0) throw new InputError(`${name}: an empty list`);
+  return list.length === 1 ? list[0] : concat(list);
 }
 
 export function checkCount(name: string, value: number, min = 1): number {

@@ -1,7 +1,7 @@
 import { InputError } from '../errors.js';
 import { convert, resize, type PilImage } from '../image/index.js';
 import { concat, repeatInterleave, tensor, type Float32Tensor } from '../tensor/index.js';
-import { repeatToBatch } from './batch.js';
+import { asBatch, repeatToBatch } from './batch.js';
 import { KandinskyV22DecoderBase, type DecoderCallOptions, type DecoderOutput, type DecoderRun, type ImageToImageOptions } from './decoder.js';
 
 export interface ControlnetCallOptions extends DecoderCallOptions {
@@ -33,7 +33,7 @@ export class KandinskyV22ControlnetImg2ImgPipeline extends KandinskyV22DecoderBa
 
 /** The hint per image row, doubled under guidance; it must be at the output resolution (8h x 8w). */
 function hintBatch(given: Float32Tensor | readonly Float32Tensor[], run: DecoderRun): Float32Tensor {
-  const hint = Array.isArray(given) ? concat(given as readonly Float32Tensor[]) : (given as Float32Tensor);
+  const hint = asBatch('hint', given);
   const [, c, height, width] = hint.shape;
   if (hint.shape.length !== 4 || c !== 3) throw new InputError(`hint: shape [${hint.shape.join(', ')}], expected [B, 3, H, W]`);
   const expected = [run.h * run.scale, run.w * run.scale];

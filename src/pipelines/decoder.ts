@@ -6,7 +6,7 @@ import { DDPMScheduler, loadScheduler, timestepsForStrength, type Scheduler } fr
 import { concat, guide, leadingChannels, repeatInterleave, tensor, type Float32Tensor } from '../tensor/index.js';
 import { Held, keeps, type PipelineOptions } from './components.js';
 import { denoisingLoop, type RunControl } from './progress.js';
-import { checkCount, checkLatents, repeatToBatch, scaled } from './batch.js';
+import { asBatch, asList, checkCount, checkLatents, repeatToBatch, scaled } from './batch.js';
 import { noiseSource, type Generators, type NoiseSource } from './random.js';
 
 /** The schedulers a decoder can run, by their short names (doc §5.2-5.4). */
@@ -155,7 +155,7 @@ export class KandinskyV22DecoderBase {
    * at the first timestep the strength leaves.
    */
   async imageLatents(run: DecoderRun, o: ImageToImageOptions): Promise<{ latents: Float32Tensor; timesteps: number[] }> {
-    const images = Array.isArray(o.image) ? (o.image as readonly PilImage[]) : [o.image as PilImage];
+    const images = asList(o.image);
     const encoded = await this.encode(preprocessImages(images, o.width ?? 512, o.height ?? 512));
     const timesteps = timestepsForStrength(run.scheduler.timesteps, run.steps, o.strength ?? 0.3);
     return { latents: noisedLatents(run, repeatInterleave(encoded, run.numImagesPerPrompt), timesteps[0]), timesteps };
@@ -189,13 +189,6 @@ function checkForm(unet: UNet2DConditionModelConfig, latentChannels: number, wan
 /** Only a DDPM scheduler with a learned variance takes the UNet's variance channels (doc §4.4 step 6). */
 function learnsVariance(scheduler: Scheduler): boolean {
   return scheduler instanceof DDPMScheduler && scheduler.config.varianceType.startsWith('learned');
-}
-
-function asBatch(name: string, x: Float32Tensor | readonly Float32Tensor[]): Float32Tensor {
-  if (!Array.isArray(x)) return x as Float32Tensor;
-  const list = x as readonly Float32Tensor[];
-  if (list.length === 0) throw new InputError(`${name}: an empty list`);
-  return concat(list);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { InputError } from '../errors.js';
 import { convert, resize, type PilImage } from '../image/index.js';
 import { concat, repeatInterleave, rows, tensor, tile, type Float32Tensor } from '../tensor/index.js';
-import { repeatToBatch } from './batch.js';
+import { asList, repeatToBatch } from './batch.js';
 import { KandinskyV22DecoderBase, preprocessImages, type DecoderCallOptions, type DecoderOutput } from './decoder.js';
 
 export interface InpaintCallOptions extends DecoderCallOptions {
@@ -16,8 +16,8 @@ export class KandinskyV22InpaintPipeline extends KandinskyV22DecoderBase {
     const run = await this.prepare(o, 'inpaint');
     const height = o.height ?? 512;
     const width = o.width ?? 512;
-    const images = Array.isArray(o.image) ? (o.image as readonly PilImage[]) : [o.image as PilImage];
-    const masks = Array.isArray(o.maskImage) ? (o.maskImage as readonly PilImage[]) : [o.maskImage as PilImage];
+    const images = asList(o.image);
+    const masks = asList(o.maskImage);
     if (masks.length !== images.length) throw new InputError(`maskImage: ${masks.length} masks for ${images.length} images (one each)`);
     const imageLatents = await this.encode(preprocessImages(images, width, height));
     const [, , lh, lw] = imageLatents.shape;

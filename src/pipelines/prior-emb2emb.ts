@@ -2,7 +2,7 @@ import { InputError } from '../errors.js';
 import type { PilImage } from '../image/index.js';
 import { chunk, repeatInterleave, type Float32Tensor } from '../tensor/index.js';
 import { timestepsForStrength } from '../schedulers/index.js';
-import { repeatToBatch } from './batch.js';
+import { asList, repeatToBatch } from './batch.js';
 import { KandinskyV22PriorBase, type PriorOutput, type PriorTextOptions } from './prior.js';
 import type { RunControl } from './progress.js';
 import { noiseSource, type Generators } from './random.js';
@@ -37,6 +37,6 @@ export class KandinskyV22PriorEmb2EmbPipeline extends KandinskyV22PriorBase {
       if (image.shape.length !== 2) throw new InputError(`image: a tensor of shape [${image.shape.join(', ')}]; embeddings are [k, E]`);
       return image;
     }
-    return this.encodeImages(Array.isArray(image) ? (image as readonly PilImage[]) : [image as PilImage]);
+    return this.encodeImages(asList(image as PilImage | readonly PilImage[]));
   }
 }
