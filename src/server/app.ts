@@ -4,6 +4,7 @@ import { authenticate } from './auth.js';
 import type { ServerContext } from './context.js';
 import { InputError } from '../errors.js';
 import { fileTooLargeBody, malformedJsonBody, notFoundBody, serverErrorBody } from './models/index.js';
+import { registerPlayground } from './playground.js';
 import { HttpProblem, sendProblem } from './problem.js';
 import { registerAccountRoutes } from './routes/account.js';
 import { registerFileRoutes, MAX_UPLOAD_BYTES } from './routes/files.js';
@@ -21,7 +22,7 @@ export interface AppOptions {
 
 /**
  * The API of replicate-api.md under `/v1`, and again under `/v1/v1` (the Python 2 client's base URL includes
- * `/v1`, the Python 1 client adds it: one setting works for both, §1).
+ * `/v1`, the Python 1 client adds it: one setting works for both, §1); the web playground at `/`.
  */
 export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyInstance {
   const app = Fastify({ bodyLimit: MAX_JSON_BYTES, ...(options.https ? { https: options.https } : {}) }) as unknown as FastifyInstance;
@@ -43,6 +44,7 @@ export function buildApp(ctx: ServerContext, options: AppOptions = {}): FastifyI
       { prefix },
     );
   }
+  registerPlayground(app, () => ctx.publicUrl);
   return app;
 }
 

@@ -74,6 +74,18 @@ export function registerFileRoutes(app: FastifyInstance, ctx: ServerContext): vo
     return fileJson(found.file, ctx.publicUrl);
   });
 
+  // The file's bytes, to its owner (the OAS's signed-URL form of this route is not needed by any client).
+  app.get<{ Params: { id: string } }>('/files/:id/download', async (request, reply) => {
+    const found = await ctx.store.getUpload(request.params.id);
+    if (!found || found.file.account !== accountOf(request)) return sendProblem(reply, 404, fileNotFoundBody());
+    return reply
+      .type(found.file.contentType)
+      .header('content-length', found.bytes.length)
+      .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(found.file.name)}`)
+      .header('cache-control', 'private, max-age=3600')
+      .send(Buffer.from(found.bytes));
+  });
+
   app.delete<{ Params: { id: string } }>('/files/:id', async (request, reply) => {
     const found = await ctx.store.getUpload(request.params.id);
     if (!found || found.file.account !== accountOf(request)) return sendProblem(reply, 404, fileNotFoundBody());
