@@ -148,8 +148,8 @@ function Playground({ api, onSignOut }: { api: Api; onSignOut(why: string | null
         {view === 'create' && models && model && (
           <div class="create">
             <section class="panel" aria-label="Inputs">
-              <label for="model">Model</label>
-              <select id="model" value={modelId(model)} onChange={(e) => choose(models.find((m) => modelId(m) === e.currentTarget.value), null)}>
+              <label class="model-label" for="model">Model</label>
+              <select id="model" class="model-select" value={modelId(model)} onChange={(e) => choose(models.find((m) => modelId(m) === e.currentTarget.value), null)}>
                 {models.map((m) => (
                   <option value={modelId(m)}>{modelId(m)}</option>
                 ))}
