@@ -1,9 +1,9 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bin } from './cli.js';
-import { modelsDir } from './fixtures.js';
+import { modelsDir, tinyDptDir } from './fixtures.js';
 
 export const HOSTED_VERSION = 'ad9d7879fbffa2874e1d909d1d37d9bc682889cc65b31f7bb00d2362619f194a';
 
@@ -95,9 +95,19 @@ export async function startWorker(args: string[]): Promise<Worker> {
   };
 }
 
+let served: string | undefined;
+/** A --models folder as a user lays it out: the tiny Kandinsky repos and the tiny DPT standing in for Intel/dpt-large. */
+function servedModelsDir(): string {
+  if (served) return served;
+  served = mkdtempSync(join(tmpdir(), 'kandinsky-models-'));
+  for (const repo of readdirSync(modelsDir)) symlinkSync(join(modelsDir, repo), join(served, repo));
+  symlinkSync(tinyDptDir, join(served, 'dpt-large'));
+  return served;
+}
+
 /** A kandinsky command on the tiny models, in a process group of its own so that crash() takes its children too. */
 function spawnKandinsky(command: string, args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [bin, command, '--models', modelsDir, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [bin, command, '--models', servedModelsDir(), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));

@@ -13,6 +13,7 @@ import { eventually, HOSTED_VERSION, QUICK_INPUT, startServe, type Serve } from 
 
 const OTHER_TOKEN = 'r8_test_token_b';
 const INPAINT_MODEL = 'kandinsky/kandinsky-2.2-inpaint';
+const DEPTH_MODEL = 'kandinsky/kandinsky-2.2-controlnet-depth';
 /**
  * Long enough on the tiny models that a cancel lands mid-run even though the page polls (about 30 s here; at 384 px
  * even 500 steps take only 2 s).
@@ -221,6 +222,25 @@ describe('the playground in a real browser', () => {
     const { data, info } = await sharp(png).greyscale().raw().toBuffer({ resolveWithObject: true });
     assert.deepEqual([info.width, info.height], [64, 64], 'the mask has the image’s size');
     assert.ok(data.includes(255) && data.includes(0), 'the painted stroke is white on black');
+  });
+
+  it('estimates the depth map from a photo for ControlNet-depth and shows it beside the result', async (t) => {
+    await inPlayground(serve.token, async (page) => {
+      await page.getByRole('combobox', { name: 'Model' }).selectOption(DEPTH_MODEL);
+      await fillQuickInput(page, { ...QUICK_INPUT, prompt: 'a stone bridge' });
+      await page.locator('input[type=file]').and(page.getByLabel('Depth From Image', { exact: true })).setInputFiles(join(goldenDir, 'images', 'inputs', 'rgb_64.png'));
+      await button(page, 'Run').click();
+      const depth = result(page).getByRole('img', { name: 'Estimated depth map', exact: true });
+      await depth.waitFor({ timeout: RUN_MS });
+      await statusShows(page, /^Succeeded/);
+      assert.equal(await result(page).getByRole('img', { name: 'Output 1', exact: true }).count(), 1, 'the result beside its depth map');
+      assert.ok((await naturalWidth(depth)) > 0, 'the depth map loads');
+      assert.equal(await result(page).getByRole('link', { name: 'Download depth.png', exact: true }).count(), 1);
+      for (const path of await saveScreenshots(page, 'depth-from-photo')) t.diagnostic(`screenshot: ${path}`);
+    });
+    const [run] = await predictions(serve.token);
+    assert.deepEqual([run.model, run.status], [DEPTH_MODEL, 'succeeded']);
+    assert.ok(Array.isArray(run.output) && run.output.length === 2, 'one image and the depth map');
   });
 });
 
