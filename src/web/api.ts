@@ -1,6 +1,8 @@
 // The playground's client of the public API (replicate-api.md): the same endpoints, bodies and errors the
 // official clients use, and nothing else.
 
+import type { CogSchema } from './form/schema.js';
+
 export type PredictionStatus = 'starting' | 'processing' | 'succeeded' | 'failed' | 'canceled';
 
 export const TERMINAL: readonly PredictionStatus[] = ['succeeded', 'failed', 'canceled'];
@@ -27,27 +29,6 @@ export interface Page<T> {
   readonly next: string | null;
   readonly previous: string | null;
   readonly results: T[];
-}
-
-/** A Cog OpenAPI document (§11); the playground reads `components.schemas.Input` and `Output`. */
-export interface CogSchema {
-  readonly components: { readonly schemas: Record<string, JsonSchema> };
-}
-
-export interface JsonSchema {
-  readonly type?: string;
-  readonly format?: string;
-  readonly title?: string;
-  readonly description?: string;
-  readonly default?: unknown;
-  readonly minimum?: number;
-  readonly maximum?: number;
-  readonly enum?: unknown[];
-  readonly items?: JsonSchema;
-  readonly allOf?: { readonly $ref: string }[];
-  readonly properties?: Record<string, JsonSchema>;
-  readonly required?: string[];
-  readonly 'x-order'?: number;
 }
 
 export interface ModelVersion {

@@ -1,7 +1,7 @@
 // A model version's inputs as the form shows them, read from its Cog schema (replicate-api.md §11): the
 // properties of `components.schemas.Input` in `x-order`, enums through `allOf: [{$ref}]` to a component.
 // Also compiled under Node's types for its tests, so it touches no DOM and imports nothing from api.ts (which
-// does); the types below are the part of api.ts's `CogSchema` it reads, and api.ts's type fits them.
+// does); api.ts takes the schema types from here.
 
 export type Scalar = string | number | boolean;
 

@@ -180,27 +180,12 @@ function Outputs({ files }: { files: readonly OutputFile[] }) {
   return (
     <div class="run-outputs">
       {images.map((f, i) => (
-        <figure class="output">
-          <img src={f.url} alt={`Output ${i + 1}`} />
-          <figcaption>
-            <a href={f.url} download={f.name}>
-              Download {f.name}
-            </a>
-          </figcaption>
-        </figure>
+        <OutputFigure file={f} alt={`Output ${i + 1}`} />
       ))}
       {files
         .filter((f) => f.kind === 'depth')
         .map((f) => (
-          <figure class="output depth">
-            <img src={f.url} alt="Estimated depth map" />
-            <figcaption>
-              <span class="muted">Estimated depth map</span>{' '}
-              <a href={f.url} download={f.name}>
-                Download {f.name}
-              </a>
-            </figcaption>
-          </figure>
+          <OutputFigure file={f} alt="Estimated depth map" caption="Estimated depth map" />
         ))}
       {files
         .filter((f) => f.kind === 'file')
@@ -213,6 +198,20 @@ function Outputs({ files }: { files: readonly OutputFile[] }) {
           </p>
         ))}
     </div>
+  );
+}
+
+function OutputFigure({ file, alt, caption }: { file: OutputFile; alt: string; caption?: string }) {
+  return (
+    <figure class={file.kind === 'depth' ? 'output depth' : 'output'}>
+      <img src={file.url} alt={alt} />
+      <figcaption>
+        {caption && <span class="muted">{caption} </span>}
+        <a href={file.url} download={file.name}>
+          Download {file.name}
+        </a>
+      </figcaption>
+    </figure>
   );
 }
 
