@@ -123,6 +123,31 @@ describe('the playground in a real browser', () => {
     });
   });
 
+  it('runs with the keyboard alone: every Tab stop on the way is named, Enter on Run starts it', async () => {
+    await inPlayground(serve.token, async (page) => {
+      const unnamed: string[] = [];
+      let typed = false;
+      for (let stop = 0; stop < 100; stop++) {
+        await page.keyboard.press('Tab');
+        const focused = (await page.evaluate(FOCUSED)) as { tag: string; id: string; name: string };
+        if (!focused.name) unnamed.push(`${focused.tag}#${focused.id}`);
+        if (focused.tag === 'textarea' && focused.name === 'Prompt') {
+          await page.keyboard.press('ControlOrMeta+A');
+          await page.keyboard.type('a lighthouse at dusk');
+          typed = true;
+        }
+        if (focused.tag === 'button' && focused.name === 'Run') break;
+      }
+      assert.ok(typed, 'the prompt is reached with Tab');
+      assert.deepEqual(unnamed, [], 'every focusable control has a name');
+      await page.keyboard.press('Enter');
+      await result(page).getByRole('img', { name: 'Output 1', exact: true }).waitFor({ timeout: RUN_MS });
+      await statusShows(page, /^Succeeded/);
+    });
+    const [run] = await predictions(serve.token);
+    assert.equal(run.input.prompt, 'a lighthouse at dusk');
+  });
+
   it('cancels a run mid-way and shows it Canceled', async () => {
     await inPlayground(serve.token, async (page) => {
       await fillQuickInput(page, LONG_INPUT);
@@ -276,5 +301,13 @@ async function statusShows(page: Page, pattern: RegExp): Promise<void> {
   const text = await eventually(() => status.innerText(), (s) => pattern.test(s.trim()), RUN_MS);
   assert.match(text.trim(), pattern);
 }
+
+/** The focused element and the name a screen reader gives it: aria-label, its <label>, or a button's or link's text. */
+const FOCUSED = `(() => {
+  const el = document.activeElement;
+  const own = el.getAttribute('aria-label') || (el.labels && el.labels[0] ? el.labels[0].textContent : '') || (el.getAttribute('aria-labelledby') ? 'labelled' : '');
+  const text = el.tagName === 'BUTTON' || el.tagName === 'A' ? el.textContent : '';
+  return { tag: el.tagName.toLowerCase(), id: el.id, name: (own || text || '').trim() };
+})()`;
 
 const naturalWidth = (img: Locator) => img.evaluate((el) => (el as unknown as { naturalWidth: number }).naturalWidth);
