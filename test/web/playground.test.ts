@@ -175,7 +175,7 @@ describe('the playground in a real browser', () => {
     });
   });
 
-  it('pages through the history (Older, Newer) and runs a prediction again with the same inputs', async () => {
+  it('pages through the history (Older, Newer) and runs a prediction again with the same inputs', async (t) => {
     // Another account, so that its list holds exactly these: one long run that keeps the worker busy while 100
     // more are created and canceled before they start (101 predictions: a page of 100 and a page of 1).
     const long = await create(OTHER_TOKEN, LONG_INPUT);
@@ -213,6 +213,8 @@ describe('the playground in a real browser', () => {
       const thumbnail = top.locator('img').first();
       await thumbnail.waitFor();
       assert.doesNotMatch((await thumbnail.getAttribute('src')) ?? '', /^data:/, 'thumbnails are file URLs, not data URIs');
+      await eventually(() => naturalWidth(thumbnail), (w) => w > 0, 10_000);
+      for (const path of await saveScreenshots(page, 'history')) t.diagnostic(`screenshot: ${path}`);
     });
   });
 
