@@ -42,11 +42,11 @@ describe('the playground in a real browser', () => {
   });
 
   /** A fresh browser context on the playground, signed in through the address `kandinsky serve` prints when `token` is given. */
-  async function inPlayground(token: string | null, body: (page: Page) => Promise<void>): Promise<string[]> {
-    const local = await openLocalPage(browser, serve.url);
+  async function inPlayground(token: string | null, body: (page: Page) => Promise<void>, on: Serve = serve): Promise<string[]> {
+    const local = await openLocalPage(browser, on.url);
     local.context.setDefaultTimeout(20_000);
     try {
-      await local.page.goto(token ? `${serve.url}/#token=${token}` : `${serve.url}/`);
+      await local.page.goto(token ? `${on.url}/#token=${token}` : `${on.url}/`);
       if (token) await button(local.page, 'Sign out').waitFor();
       await body(local.page);
     } finally {
@@ -173,6 +173,24 @@ describe('the playground in a real browser', () => {
       assert.ok(messages.some((m) => /Must be less than or equal to 4/.test(m)), `described by: ${JSON.stringify(messages)}`);
       assert.equal(await page.locator(`[id="${described[messages.findIndex((m) => /less than or equal/.test(m))]}"].error`).count(), 1);
     });
+  });
+
+  it('shows a failed prediction with its error: a run past the server’s --timeout', async () => {
+    const strict = await startServe(['--timeout', '2']);
+    try {
+      await inPlayground(
+        strict.token,
+        async (page) => {
+          await fillQuickInput(page, LONG_INPUT);
+          await button(page, 'Run').click();
+          await statusShows(page, /^Failed/);
+          assert.equal(await result(page).getByRole('alert').innerText(), 'Prediction timed out after 2 seconds');
+        },
+        strict,
+      );
+    } finally {
+      await strict.stop();
+    }
   });
 
   it('pages through the history (Older, Newer) and runs a prediction again with the same inputs', async (t) => {
