@@ -70,6 +70,9 @@ export class ApiError extends Error {
   }
 }
 
+/** What a failure says, for the page: an Error's message (an ApiError's is the problem's detail). */
+export const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
 export const modelId = (m: Pick<Model, 'owner' | 'name'>): string => `${m.owner}/${m.name}`;
 
 export class Api {

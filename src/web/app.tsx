@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { Api, ApiError, modelId, type Model, type Prediction } from './api.js';
+import { Api, ApiError, messageOf, modelId, type Model, type Prediction } from './api.js';
 import { fieldErrors, type FieldErrors } from './form/errors.js';
 import { InputForm } from './form/input-form.js';
 import { defaultInput } from './form/schema.js';
@@ -77,7 +77,7 @@ function Playground({ api, onSignOut }: { api: Api; onSignOut(why: string | null
       })
       .catch((err: unknown) => {
         if (err instanceof ApiError && err.status === 401) onSignOut('The server refused this token: enter another.');
-        else setLoadError(err instanceof Error ? err.message : String(err));
+        else setLoadError(messageOf(err));
       });
   }, [api.token]);
 
@@ -100,7 +100,7 @@ function Playground({ api, onSignOut }: { api: Api; onSignOut(why: string | null
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) onSignOut('The server refused this token: enter another.');
       else if (err instanceof ApiError && err.invalidFields.length > 0) setErrors(fieldErrors(err.invalidFields));
-      else setErrors({ '': err instanceof Error ? err.message : String(err) });
+      else setErrors({ '': messageOf(err) });
     } finally {
       setSubmitting(false);
     }

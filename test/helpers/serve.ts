@@ -1,9 +1,9 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bin } from './cli.js';
-import { modelsDir, tinyDptDir } from './fixtures.js';
+import { modelsDir, projectRoot, tinyDptDir } from './fixtures.js';
 
 export const HOSTED_VERSION = 'ad9d7879fbffa2874e1d909d1d37d9bc682889cc65b31f7bb00d2362619f194a';
 
@@ -93,6 +93,14 @@ export async function startWorker(args: string[]): Promise<Worker> {
     },
     crash,
   };
+}
+
+/** A user's project folder in which `import Replicate from "replicate"` finds the official client (ours, installed). */
+export function clientProject(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  mkdirSync(join(dir, 'node_modules'));
+  symlinkSync(join(projectRoot, 'node_modules', 'replicate'), join(dir, 'node_modules', 'replicate'));
+  return dir;
 }
 
 let served: string | undefined;

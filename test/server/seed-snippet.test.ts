@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { projectRoot } from '../helpers/fixtures.js';
-import { startServe, type Serve } from '../helpers/serve.js';
+import { clientProject, startServe, type Serve } from '../helpers/serve.js';
 
 // The Node.js snippet of the seed document (seeds/000, "## Node.js"), as a user would save and run it: only the
 // base URL is added (the token comes from REPLICATE_API_TOKEN, as the snippet's `new Replicate()` reads it).
@@ -35,10 +33,8 @@ describe("the seed's Node.js snippet against kandinsky serve", () => {
   let dir: string;
   before(async () => {
     serve = await startServe();
-    dir = mkdtempSync(join(tmpdir(), 'kandinsky-seed-snippet-'));
     // The user's project: the snippet beside an installed `replicate`.
-    mkdirSync(join(dir, 'node_modules'));
-    symlinkSync(join(projectRoot, 'node_modules', 'replicate'), join(dir, 'node_modules', 'replicate'));
+    dir = clientProject('kandinsky-seed-snippet-');
     writeFileSync(join(dir, 'index.mjs'), SNIPPET);
   });
   after(async () => {

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { runInNewContext } from 'node:vm';
 import sharp from 'sharp';
 import { curlSnippet, nodeSnippet, pythonSnippet, type SnippetTarget } from '../../src/web/history/snippets.js';
-import { projectRoot } from '../helpers/fixtures.js';
-import { HOSTED_VERSION, QUICK_INPUT, startServe, type Serve } from '../helpers/serve.js';
+import { clientProject, HOSTED_VERSION, QUICK_INPUT, startServe, type Serve } from '../helpers/serve.js';
 
 const run = promisify(execFile);
 
@@ -81,9 +79,7 @@ describe('the Node and curl snippets against kandinsky serve', () => {
   let snippetTarget: SnippetTarget;
   before(async () => {
     serve = await startServe();
-    dir = mkdtempSync(join(tmpdir(), 'kandinsky-web-snippet-'));
-    mkdirSync(join(dir, 'node_modules'));
-    symlinkSync(join(projectRoot, 'node_modules', 'replicate'), join(dir, 'node_modules', 'replicate'));
+    dir = clientProject('kandinsky-web-snippet-');
     snippetTarget = { origin: serve.url, token: serve.token, model: 'ai-forever/kandinsky-2.2', version: HOSTED_VERSION, input: { ...QUICK_INPUT, seed: 5 } };
   });
   after(async () => {

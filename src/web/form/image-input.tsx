@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Api } from '../api.js';
+import { messageOf, type Api } from '../api.js';
 import { uploadImage, usePreview } from './image-preview.js';
 
 export interface ImageInputProps {
@@ -36,7 +36,7 @@ export function ImageInput({ api, id, title, value, onChange, describedBy, inval
     try {
       onChange(await uploadImage(api, file, file.name || 'pasted.png'));
     } catch (err) {
-      setFailure(`Upload failed: ${err instanceof Error ? err.message : String(err)}`);
+      setFailure(`Upload failed: ${messageOf(err)}`);
     } finally {
       setUploading(false);
     }
@@ -83,8 +83,12 @@ export function ImageInput({ api, id, title, value, onChange, describedBy, inval
           </span>
         )}
       </div>
-      {uploading && preview.src && <span role="status">Uploading…</span>}
-      {uploading && !preview.src && <span class="visually-hidden" role="status">Uploading…</span>}
+      {/* Without a preview the drop zone already shows "Uploading…": then only screen readers need the status. */}
+      {uploading && (
+        <span class={preview.src ? undefined : 'visually-hidden'} role="status">
+          Uploading…
+        </span>
+      )}
       {message && (
         <p id={messageId} class="error">
           {message}

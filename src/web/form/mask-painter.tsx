@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Api } from '../api.js';
+import { messageOf, type Api } from '../api.js';
 import { uploadImage } from './image-preview.js';
 
 export interface MaskPainterProps {
@@ -57,7 +57,7 @@ function Painter({ api, imageSrc, onMask, onClose }: { api: Api; imageSrc: strin
     const ctx = canvas.current!.getContext('2d')!;
     const a = toCanvas((from ?? to).x, (from ?? to).y);
     const b = toCanvas(to.x, to.y);
-    ctx.strokeStyle = ctx.fillStyle = '#fff';
+    ctx.strokeStyle = '#fff';
     ctx.lineCap = 'round';
     ctx.lineWidth = b.r * 2;
     ctx.beginPath();
@@ -100,7 +100,7 @@ function Painter({ api, imageSrc, onMask, onClose }: { api: Api; imageSrc: strin
       if (!png) throw new Error('the browser could not encode the mask');
       onMask(await uploadImage(api, png, 'mask.png'));
     } catch (err) {
-      setFailure(`Upload failed: ${err instanceof Error ? err.message : String(err)}`);
+      setFailure(`Upload failed: ${messageOf(err)}`);
       setBusy(false);
     }
   }

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { modelId, type Api, type Model, type Page, type Prediction } from '../api.js';
+import { messageOf, modelId, type Api, type Model, type Page, type Prediction } from '../api.js';
 import { outputFiles } from '../run/outputs.js';
 import { curlSnippet, nodeSnippet, pythonSnippet, type SnippetTarget } from './snippets.js';
 import './history.css';
@@ -35,7 +35,7 @@ export function History({ api, models, onOpen, onRun }: HistoryProps) {
     setError(null);
     api.predictions(pageUrl).then(
       (p) => !stale && setPage(p),
-      (err: unknown) => !stale && setError(err instanceof Error ? err.message : String(err)),
+      (err: unknown) => !stale && setError(messageOf(err)),
     );
     return () => {
       stale = true;

@@ -33,7 +33,7 @@ export function nodeSnippet(t: SnippetTarget): string {
     'import Replicate from "replicate";',
     `const replicate = new Replicate({ auth: ${JSON.stringify(t.token)}, baseUrl: ${JSON.stringify(`${t.origin}/v1`)} });`,
     '',
-    `const input = ${literal(t.input, '  ', jsKey, 'true', 'false', 'null')};`,
+    `const input = ${literal(t.input, JS)};`,
     '',
     `const output = await replicate.run(${JSON.stringify(`${t.model}:${t.version}`)}, { input });`,
     'for (const [index, item] of Object.entries([output].flat())) {',
@@ -51,7 +51,7 @@ export function pythonSnippet(t: SnippetTarget): string {
     '',
     `client = replicate.Client(api_token=${JSON.stringify(t.token)}, base_url=${JSON.stringify(t.origin)})`,
     '',
-    `input = ${literal(t.input, '    ', JSON.stringify, 'True', 'False', 'None')}`,
+    `input = ${literal(t.input, PYTHON)}`,
     '',
     'output = client.run(',
     `    ${JSON.stringify(`${t.model}:${t.version}`)},`,
@@ -72,26 +72,36 @@ function extensionOf(t: SnippetTarget): string {
   return typeof t.input.output_format === 'string' ? t.input.output_format : 'webp';
 }
 
-const jsKey = (key: string) => (/^[A-Za-z_$][\w$]*$/.test(key) ? key : JSON.stringify(key));
+/** How a language writes what JSON writes differently: indentation, object keys, true, false and null. */
+interface Dialect {
+  readonly indent: string;
+  key(k: string): string;
+  readonly true: string;
+  readonly false: string;
+  readonly none: string;
+}
+
+const JS: Dialect = { indent: '  ', key: (k) => (/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)), true: 'true', false: 'false', none: 'null' };
+const PYTHON: Dialect = { indent: '    ', key: (k) => JSON.stringify(k), true: 'True', false: 'False', none: 'None' };
 
 /**
  * A JSON value as a JS object literal or a Python dict, one entry a line as the seeds write them: JSON's strings
  * and numbers are valid in both; only the keys and true/false/null differ.
  */
-function literal(value: unknown, indent: string, key: (k: string) => string, t: string, f: string, none: string, depth = 1): string {
-  const inner = indent.repeat(depth);
-  const outer = indent.repeat(depth - 1);
-  if (value === null || value === undefined) return none;
-  if (value === true) return t;
-  if (value === false) return f;
+function literal(value: unknown, d: Dialect, depth = 1): string {
+  const inner = d.indent.repeat(depth);
+  const outer = d.indent.repeat(depth - 1);
+  if (value === null || value === undefined) return d.none;
+  if (value === true) return d.true;
+  if (value === false) return d.false;
   if (Array.isArray(value)) {
     if (value.length === 0) return '[]';
-    return `[\n${value.map((v) => inner + literal(v, indent, key, t, f, none, depth + 1)).join(',\n')}\n${outer}]`;
+    return `[\n${value.map((v) => inner + literal(v, d, depth + 1)).join(',\n')}\n${outer}]`;
   }
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>);
     if (entries.length === 0) return '{}';
-    return `{\n${entries.map(([k, v]) => `${inner}${key(k)}: ${literal(v, indent, key, t, f, none, depth + 1)}`).join(',\n')}\n${outer}}`;
+    return `{\n${entries.map(([k, v]) => `${inner}${d.key(k)}: ${literal(v, d, depth + 1)}`).join(',\n')}\n${outer}}`;
   }
   return JSON.stringify(value);
 }

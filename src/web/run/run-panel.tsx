@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { TERMINAL, type Api, type Prediction } from '../api.js';
+import { messageOf, TERMINAL, type Api, type Prediction } from '../api.js';
 import { dataUriSize, formatSize, outputFiles, type OutputFile } from './outputs.js';
 import { progressOf, type StageProgress } from './progress.js';
 import './run.css';
@@ -16,7 +16,6 @@ export interface RunPanelProps {
 }
 
 const isTerminal = (p: Prediction) => TERMINAL.includes(p.status);
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 export function RunPanel({ api, prediction, onChange }: RunPanelProps) {
   const pollError = usePolling(api, prediction, onChange);
